@@ -1,0 +1,320 @@
+// Tensor handles from the JS side: data in and out, metadata, autograd entry points, and the
+// module's init.
+#include "runtime.h"
+
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/version.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <cstring>
+
+namespace segkit {
+
+at::ScalarType parseDtype(Napi::Env env, const std::string& s) {
+  static const std::unordered_map<std::string, at::ScalarType> names = {
+      {"float32", at::kFloat}, {"float", at::kFloat},       {"float16", at::kHalf},    {"half", at::kHalf},
+      {"bfloat16", at::kBFloat16}, {"float64", at::kDouble}, {"double", at::kDouble}, {"uint8", at::kByte},
+      {"int8", at::kChar},     {"int16", at::kShort},       {"int32", at::kInt},       {"int64", at::kLong},
+      {"long", at::kLong},     {"bool", at::kBool}};
+  auto it = names.find(s);
+  if (it == names.end()) {
+    throw Napi::TypeError::New(env, "unknown dtype '" + s +
+                                        "' (use float32, float16, bfloat16, float64, uint8, int8, int16, int32, int64 or bool)");
+  }
+  return it->second;
+}
+
+std::string dtypeName(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return "float32";
+    case at::kHalf: return "float16";
+    case at::kBFloat16: return "bfloat16";
+    case at::kDouble: return "float64";
+    case at::kByte: return "uint8";
+    case at::kChar: return "int8";
+    case at::kShort: return "int16";
+    case at::kInt: return "int32";
+    case at::kLong: return "int64";
+    case at::kBool: return "bool";
+    default: return c10::toString(t);
+  }
+}
+
+namespace {
+
+// The tensor behind a handle, ready to read on the JS thread.
+at::Tensor ready(Napi::Env env, const Napi::Value& id, const char* what) {
+  if (asyncActive()) drain();
+  SlotPtr slot = lookup(env, id, what);
+  if (!slot->t.defined()) {
+    throw Napi::Error::New(env, std::string(what) +
+                                    ": the tensor has no value (the asynchronous op that should have produced it failed)");
+  }
+  return slot->t;
+}
+
+Napi::Value newTensor(Napi::Env env, at::Tensor t) {
+  auto slot = std::make_shared<Slot>();
+  slot->t = std::move(t);
+  return Napi::Number::New(env, newHandle(std::move(slot)));
+}
+
+std::vector<int64_t> toShape(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsArray()) throw Napi::TypeError::New(env, "shape must be an array of non-negative integers");
+  auto arr = v.As<Napi::Array>();
+  std::vector<int64_t> shape;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value x = arr.Get(i);
+    double d = x.IsNumber() ? x.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 0) || d != static_cast<double>(static_cast<int64_t>(d))) {
+      throw Napi::TypeError::New(env, "shape must be an array of non-negative integers, got entry " + std::to_string(i) +
+                                          " = " + x.ToString().Utf8Value());
+    }
+    shape.push_back(static_cast<int64_t>(d));
+  }
+  return shape;
+}
+
+// fromBytes(bytes: ArrayBufferView, shape, dtype) -> handle. Copies: JS may keep writing the array.
+Napi::Value FromBytes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() && !info[0].IsDataView()) throw Napi::TypeError::New(env, "fromBytes: expected a typed array");
+  auto view = info[0].As<Napi::TypedArray>();
+  auto shape = toShape(env, info[1]);
+  auto dtype = parseDtype(env, info[2].As<Napi::String>());
+  int64_t numel = 1;
+  for (auto s : shape) numel *= s;
+  size_t need = static_cast<size_t>(numel) * c10::elementSize(dtype);
+  size_t have = view.ByteLength();
+  if (need != have) {
+    throw Napi::RangeError::New(env, "fromBytes: shape [" + c10::Join(", ", shape) + "] of " + dtypeName(dtype) +
+                                         " needs " + std::to_string(need) + " bytes, got " + std::to_string(have));
+  }
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
+  const uint8_t* src = static_cast<const uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
+  if (need) std::memcpy(t.data_ptr(), src, need);
+  return newTensor(env, std::move(t));
+}
+
+// toBytes(handle) -> ArrayBuffer with the contiguous CPU data (a copy)
+Napi::Value ToBytes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor t = ready(env, info[0], "toBytes");
+  try {
+    at::NoGradGuard g;
+    t = t.to(at::kCPU).contiguous();
+  } catch (...) {
+    rethrowAsJs(env, "toBytes");
+  }
+  size_t n = t.numel() * t.element_size();
+  Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, n);
+  if (n) std::memcpy(buf.Data(), t.data_ptr(), n);
+  return buf;
+}
+
+// dataView(handle) -> ArrayBuffer that shares the tensor's memory (CPU, contiguous) without a copy.
+// The buffer keeps the storage alive until it is garbage collected.
+Napi::Value DataView(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor t = ready(env, info[0], "dataView");
+  if (!t.device().is_cpu() || !t.is_contiguous()) {
+    throw Napi::Error::New(env, "dataView: needs a contiguous CPU tensor (call .contiguous() or .cpu() first)");
+  }
+  auto* hold = new at::Tensor(t);
+  size_t n = t.numel() * t.element_size();
+  if (n == 0) {
+    delete hold;
+    return Napi::ArrayBuffer::New(env, 0);
+  }
+  return Napi::ArrayBuffer::New(env, hold->data_ptr(), n, [](Napi::Env, void*, at::Tensor* h) { delete h; }, hold);
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor t = ready(env, info[0], "tensor");
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array shape = Napi::Array::New(env, t.dim());
+  Napi::Array strides = Napi::Array::New(env, t.dim());
+  for (int64_t i = 0; i < t.dim(); i++) {
+    shape.Set(i, Napi::Number::New(env, static_cast<double>(t.size(i))));
+    strides.Set(i, Napi::Number::New(env, static_cast<double>(t.stride(i))));
+  }
+  o.Set("shape", shape);
+  o.Set("strides", strides);
+  o.Set("dtype", dtypeName(t.scalar_type()));
+  o.Set("device", t.device().str());
+  o.Set("requiresGrad", t.requires_grad());
+  o.Set("isLeaf", t.is_leaf());
+  o.Set("channelsLast", t.dim() == 4 && t.is_contiguous(at::MemoryFormat::ChannelsLast) && !t.is_contiguous());
+  o.Set("gradFn", t.grad_fn() ? Napi::Value(Napi::String::New(env, t.grad_fn()->name())) : env.Null());
+  return o;
+}
+
+Napi::Value Shape(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor t = ready(env, info[0], "shape");
+  Napi::Array shape = Napi::Array::New(env, t.dim());
+  for (int64_t i = 0; i < t.dim(); i++) shape.Set(i, Napi::Number::New(env, static_cast<double>(t.size(i))));
+  return shape;
+}
+
+Napi::Value Item(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor t = ready(env, info[0], "item");
+  if (t.numel() != 1) {
+    throw Napi::Error::New(env, "item: needs a tensor with exactly one element, got shape [" +
+                                    c10::Join(", ", t.sizes()) + "]");
+  }
+  try {
+    auto s = t.item();
+    if (s.isBoolean()) return Napi::Boolean::New(env, s.toBool());
+    if (s.isIntegral(false)) return Napi::Number::New(env, static_cast<double>(s.toLong()));
+    return Napi::Number::New(env, s.toDouble());
+  } catch (...) {
+    rethrowAsJs(env, "item");
+  }
+}
+
+Napi::Value Dispose(const Napi::CallbackInfo& info) {
+  releaseHandle(info[0].As<Napi::Number>().DoubleValue());
+  return info.Env().Undefined();
+}
+
+// share(handle) -> a second handle to the same tensor (same storage, same autograd identity)
+Napi::Value Share(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SlotPtr s = lookup(env, info[0], "share");
+  return Napi::Number::New(env, newHandle(s));
+}
+
+// ---- autograd ----
+Napi::Value Grad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor t = ready(env, info[0], "grad");
+  const at::Tensor& g = t.grad();
+  if (!g.defined()) return env.Undefined();
+  return newTensor(env, g);
+}
+
+Napi::Value SetGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SlotPtr t = lookup(env, info[0], "setGrad");
+  SlotPtr g = info[1].IsNull() || info[1].IsUndefined() ? nullptr : lookup(env, info[1], "setGrad");
+  run(env, [t, g]() {
+    if (g) {
+      t->t.mutable_grad() = g->t;
+    } else {
+      t->t.mutable_grad() = at::Tensor();
+    }
+  });
+  return env.Undefined();
+}
+
+Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SlotPtr t = lookup(env, info[0], "requiresGrad");
+  bool flag = info[1].As<Napi::Boolean>();
+  try {
+    run(env, [t, flag]() { t->t.set_requires_grad(flag); });
+  } catch (...) {
+    rethrowAsJs(env, "requiresGrad");
+  }
+  return env.Undefined();
+}
+
+Napi::Value RetainGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SlotPtr t = lookup(env, info[0], "retainGrad");
+  try {
+    run(env, [t]() { t->t.retain_grad(); });
+  } catch (...) {
+    rethrowAsJs(env, "retainGrad");
+  }
+  return env.Undefined();
+}
+
+// backward(outputs[], grads[] | null, retainGraph, createGraph)
+Napi::Value Backward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto outs = info[0].As<Napi::Array>();
+  std::vector<SlotPtr> outputs, grads;
+  for (uint32_t i = 0; i < outs.Length(); i++) outputs.push_back(lookup(env, outs.Get(i), "backward"));
+  if (info[1].IsArray()) {
+    auto gs = info[1].As<Napi::Array>();
+    for (uint32_t i = 0; i < gs.Length(); i++) {
+      Napi::Value g = gs.Get(i);
+      grads.push_back(g.IsNull() || g.IsUndefined() ? nullptr : lookup(env, g, "backward"));
+    }
+  }
+  bool retain = info[2].As<Napi::Boolean>();
+  bool create = info[3].As<Napi::Boolean>();
+  ExecMode mode = currentMode();
+  try {
+    run(env, [outputs, grads, retain, create, mode]() {
+      std::vector<at::Tensor> o, g;
+      for (auto& s : outputs) o.push_back(s->t);
+      for (auto& s : grads) g.push_back(s ? s->t : at::Tensor());
+      ModeGuard guard(mode);
+      torch::autograd::backward(o, g, retain, create);
+    });
+  } catch (...) {
+    rethrowAsJs(env, "backward");
+  }
+  return env.Undefined();
+}
+
+Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t seed = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+  run(env, [seed]() { at::manual_seed(seed); });
+  return env.Undefined();
+}
+
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("torchVersion", TORCH_VERSION);
+  o.Set("cxx11Abi", Napi::Boolean::New(env, _GLIBCXX_USE_CXX11_ABI));
+  o.Set("cuda", Napi::Boolean::New(env, at::hasCUDA()));
+  o.Set("mkldnn", Napi::Boolean::New(env, at::hasMKLDNN()));
+  o.Set("parallel", at::get_parallel_info());
+  o.Set("config", at::show_config());
+  return o;
+}
+
+Napi::Value CudaAvailable(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), at::hasCUDA() && at::detail::getCUDAHooks().getNumGPUs() > 0);
+}
+
+}  // namespace
+
+void initTensor(Napi::Env env, Napi::Object exports) {
+  exports.Set("fromBytes", Napi::Function::New(env, FromBytes));
+  exports.Set("toBytes", Napi::Function::New(env, ToBytes));
+  exports.Set("dataView", Napi::Function::New(env, DataView));
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("shape", Napi::Function::New(env, Shape));
+  exports.Set("item", Napi::Function::New(env, Item));
+  exports.Set("dispose", Napi::Function::New(env, Dispose));
+  exports.Set("share", Napi::Function::New(env, Share));
+  exports.Set("grad", Napi::Function::New(env, Grad));
+  exports.Set("setGrad", Napi::Function::New(env, SetGrad));
+  exports.Set("setRequiresGrad", Napi::Function::New(env, SetRequiresGrad));
+  exports.Set("retainGrad", Napi::Function::New(env, RetainGrad));
+  exports.Set("backward", Napi::Function::New(env, Backward));
+  exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
+  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
+  exports.Set("cudaAvailable", Napi::Function::New(env, CudaAvailable));
+}
+
+}  // namespace segkit
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  segkit::initRuntime(env, exports);
+  segkit::initOps(env, exports);
+  segkit::initTensor(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(segkit, Init)

@@ -1,0 +1,44 @@
+// Builds the native addon against the libtorch that find-libtorch.mjs finds, and records what
+// it found in build/libtorch.json. Without libtorch it prints how to install it and stops.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { findLibtorch, HELP } from './find-libtorch.mjs';
+
+if (process.argv.includes('--rpath-flag')) {
+  const found = findLibtorch();
+  console.log(found?.rpath ? `-Wl,-rpath,${found.rpath}` : '');
+  process.exit(0);
+}
+
+const found = findLibtorch();
+if (!found) {
+  console.error(HELP);
+  process.exit(1);
+}
+
+// node-gyp ships with npm; build against the headers of this Node.js (no download).
+const nodeBin = dirname(process.execPath);
+const gypCandidates = [
+  join(nodeBin, '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  '/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js',
+  '/usr/share/nodejs/node-gyp/bin/node-gyp.js',
+];
+const gyp = gypCandidates.find(existsSync);
+if (!gyp) {
+  console.error('node-gyp not found next to npm; install it with: npm install -g node-gyp');
+  process.exit(1);
+}
+const nodedir = join(nodeBin, '..');
+const args = [gyp, 'rebuild', '-j', 'max'];
+if (existsSync(join(nodedir, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${nodedir}`);
+const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+if (r.status !== 0) process.exit(r.status ?? 1);
+
+const { createRequire } = await import('node:module');
+const addon = createRequire(import.meta.url)('../build/Release/segkit.node');
+const info = addon.buildInfo();
+mkdirSync('build', { recursive: true });
+const record = { ...found, torchVersion: info.torchVersion, cxx11Abi: info.cxx11Abi, cuda: info.cuda, mkldnn: info.mkldnn };
+writeFileSync('build/libtorch.json', JSON.stringify(record, null, 2) + '\n');
+console.log(`segkit native addon built against libtorch ${info.torchVersion} from ${found.source} (cuda: ${info.cuda}, cxx11 abi: ${info.cxx11Abi})`);

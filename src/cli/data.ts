@@ -1,0 +1,187 @@
+// Data commands: doctor, split, stats, preview. Each takes a dataset folder, a dataset config
+// (.yaml/.json) or a CSV index, plus an optional label map (--label-map, or labelmap.json in
+// the folder).
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { SegDataset } from '../data/dataset.js';
+import { doctorExitCode, formatReport, runDoctor } from '../data/doctor/index.js';
+import { openInput, readConfigFile, type InputOptions } from '../data/doctor/input.js';
+import { writePreview } from '../data/preview.js';
+import { computeStats, formatStats, writeStatsJson } from '../data/stats.js';
+import {
+  describeSplit,
+  orderedSplit,
+  parseRatios,
+  randomSplit,
+  stratifiedSplit,
+  writeFileAtomic,
+  writeSplitCsv,
+  type Split,
+} from '../data/splits.js';
+import { evalPreset, trainPreset, type StepConfig } from '../data/transforms/index.js';
+
+const int = (name: string, min = 0) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}, got "${v}"`);
+  return n;
+};
+const num = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${v}"`);
+  return n;
+};
+
+/** "12/345" on stderr while a long pass runs (only on a terminal). */
+function progress(label: string): ((done: number, total: number) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return (done, total) => {
+    if (done === total || done % 16 === 0) process.stderr.write(`\r${label} ${done}/${total}${done === total ? '\n' : ''}`);
+  };
+}
+
+interface CommonOpts {
+  labelMap?: string;
+  maskMode?: 'ids' | 'rgb';
+  numClasses?: number;
+}
+const inputOpts = (o: CommonOpts): InputOptions => ({ ...(o.labelMap ? { labelMap: o.labelMap } : {}), ...(o.maskMode ? { maskMode: o.maskMode } : {}) });
+
+function addCommon(cmd: Command): Command {
+  return cmd
+    .option('--label-map <file>', 'label map (JSON/YAML) for inputs without one; default: labelmap.json in the folder')
+    .addOption(new Option('--mask-mode <mode>', 'masks hold class ids or colours').choices(['ids', 'rgb']))
+    .option('--num-classes <n>', 'class count when there is no label map', int('--num-classes', 1));
+}
+
+/** A transform list from a JSON/YAML file: a list of steps, or { transforms | train: [...] }. */
+function readTransforms(file: string): StepConfig[] {
+  const raw = readConfigFile(file) as unknown;
+  if (Array.isArray(raw)) return raw as StepConfig[];
+  const o = raw as Record<string, unknown> | null;
+  const inner = o?.transforms ?? o?.train;
+  if (Array.isArray(inner)) return inner as StepConfig[];
+  if (inner && typeof inner === 'object' && Array.isArray((inner as Record<string, unknown>).train)) return (inner as { train: StepConfig[] }).train;
+  throw new Error(`${file}: expected a list of transform steps (or { transforms: [...] }), e.g. [{ name: horizontalFlip }]`);
+}
+
+export function registerDataCommands(program: Command): void {
+  addCommon(
+    program
+      .command('doctor')
+      .description('check a dataset for missing, broken, mismatched or suspicious files')
+      .argument('<config-or-folder>', 'dataset folder, dataset config (.yaml/.json) or CSV index'),
+  )
+    .option('--html <file>', 'write a self-contained HTML report with thumbnails')
+    .option('--json <file>', 'write the full report as JSON')
+    .option('--split <csv>', 'check class coverage of this split CSV (default: the input\'s own split)')
+    .addOption(new Option('--fail-on <level>', 'exit non-zero on errors only, or on warnings too').choices(['error', 'warn']).default('error'))
+    .option('--imbalance <ratio>', 'warn when the largest class has more than ratio x the pixels of the smallest', num('--imbalance'), 10)
+    .action(async (input: string, o: CommonOpts & { html?: string; json?: string; split?: string; failOn: 'error' | 'warn'; imbalance: number }) => {
+      const report = await runDoctor(input, {
+        ...inputOpts(o),
+        ...(o.numClasses ? { numClasses: o.numClasses } : {}),
+        ...(o.split ? { split: o.split } : {}),
+        ...(o.html ? { html: o.html } : {}),
+        imbalanceRatio: o.imbalance,
+        onProgress: progress('checking'),
+      });
+      console.log(formatReport(report));
+      if (o.html) console.log(`\nHTML report: ${o.html}`);
+      if (o.json) {
+        writeFileAtomic(o.json, JSON.stringify(report, null, 2) + '\n');
+        console.log(`JSON report: ${o.json}`);
+      }
+      process.exitCode = doctorExitCode(report, o.failOn);
+    });
+
+  addCommon(
+    program
+      .command('split')
+      .description('split a dataset into train/val/test and write the split as CSV')
+      .argument('<folder-or-csv>', 'dataset folder, dataset config or CSV index'),
+  )
+    .requiredOption('--out <csv>', 'where to write the split')
+    .option('--ratios <r>', 'part sizes, e.g. 7:2:1 (train:val:test) or 8:2', '7:2:1')
+    .option('--names <list>', 'part names, comma separated (default train,val,test,part4,...)')
+    .option('--seed <n>', 'seed of the random and stratified splits', int('--seed'), 0)
+    .option('--ordered', 'cut in order of --key instead of at random (earliest part first)')
+    .addOption(new Option('--key <key>', 'sort key of --ordered').choices(['name', 'timestamp']).default('name'))
+    .option('--key-regex <re>', 'regex for --key timestamp; group 1 the number, optional group 2 its fraction')
+    .option('--stratified', 'stratify by per-image class presence, so rare classes reach val/test')
+    .action(async (input: string, o: CommonOpts & { out: string; ratios: string; names?: string; seed: number; ordered?: boolean; key: 'name' | 'timestamp'; keyRegex?: string; stratified?: boolean }) => {
+      if (o.ordered && o.stratified) throw new Error('split: --ordered and --stratified exclude each other; pick one');
+      const ratios = parseRatios(o.ratios);
+      const names = o.names?.split(',').map((s) => s.trim());
+      const opened = await openInput(input, inputOpts(o));
+      const refs = opened.spec.refs;
+      let split: Split;
+      if (o.ordered) {
+        split = orderedSplit(refs, ratios, { key: o.key, ...(o.keyRegex ? { regex: new RegExp(o.keyRegex) } : {}), ...(names ? { names } : {}) });
+      } else if (o.stratified) {
+        const ds = new SegDataset(opened.spec);
+        const numClasses = ds.labelMap?.numClasses ?? o.numClasses;
+        const { presence } = await computeStats(ds, { ...(numClasses ? { numClasses } : {}), ignoreIndex: ds.labelMap?.ignoreIndex ?? 255, onProgress: progress('reading masks') });
+        const s = stratifiedSplit(presence, ratios, { seed: o.seed, ...(names ? { names } : {}), ...(numClasses ? { numClasses } : {}) });
+        for (const u of s.unplaced) console.log(`class ${ds.classes?.[u.classId] ?? u.classId} is not in ${u.part}: only ${u.images} image(s) contain it`);
+        if (s.absent.length) console.log(`classes in no image: ${s.absent.map((c) => ds.classes?.[c] ?? c).join(', ')}`);
+        split = s;
+      } else {
+        split = randomSplit(refs, ratios, { seed: o.seed, ...(names ? { names } : {}) });
+      }
+      writeSplitCsv(o.out, split);
+      console.log(describeSplit(split));
+      console.log(`wrote ${o.out}`);
+    });
+
+  addCommon(
+    program
+      .command('stats')
+      .description('class pixel counts, image presence, mean/std and suggested class weights')
+      .argument('<folder>', 'dataset folder, dataset config or CSV index'),
+  )
+    .option('--out <json>', 'save the statistics as JSON')
+    .action(async (input: string, o: CommonOpts & { out?: string }) => {
+      const ds = new SegDataset((await openInput(input, inputOpts(o))).spec);
+      const numClasses = ds.labelMap?.numClasses ?? o.numClasses;
+      const { stats } = await computeStats(ds, {
+        ...(numClasses ? { numClasses } : {}),
+        ...(ds.classes ? { classNames: ds.classes } : {}),
+        ignoreIndex: ds.labelMap?.ignoreIndex ?? 255,
+        onProgress: progress('reading'),
+      });
+      console.log(formatStats(stats));
+      if (o.out) {
+        writeStatsJson(o.out, stats);
+        console.log(`wrote ${o.out}`);
+      }
+    });
+
+  addCommon(
+    program
+      .command('preview')
+      .description('a PNG grid of augmented samples with their masks overlaid')
+      .argument('<folder>', 'dataset folder, dataset config or CSV index'),
+  )
+    .requiredOption('--out <png>', 'where to write the grid')
+    .option('--n <n>', 'number of samples', int('--n', 1), 16)
+    .option('--transforms <file>', 'augmentation steps (JSON/YAML list); default: the train preset')
+    .addOption(new Option('--preset <name>', 'built-in pipeline when no --transforms').choices(['train', 'eval', 'none']).default('train'))
+    .option('--size <px>', 'crop/resize size of the preset', int('--size', 8), 256)
+    .option('--tile <px>', 'tile size in the grid', int('--tile', 8), 256)
+    .option('--cols <n>', 'grid columns', int('--cols', 1))
+    .option('--alpha <a>', 'mask opacity 0..1', num('--alpha'), 0.5)
+    .option('--seed <n>', 'seed for the sample choice and the augmentations', int('--seed'), 0)
+    .action(async (input: string, o: CommonOpts & { out: string; n: number; transforms?: string; preset: 'train' | 'eval' | 'none'; size: number; tile: number; cols?: number; alpha: number; seed: number }) => {
+      const ds = new SegDataset((await openInput(input, inputOpts(o))).spec);
+      const transform = o.transforms ? readTransforms(o.transforms) : o.preset === 'train' ? trainPreset(o.size) : o.preset === 'eval' ? evalPreset(o.size) : undefined;
+      const r = await writePreview(o.out, ds, {
+        n: o.n,
+        tile: o.tile,
+        alpha: o.alpha,
+        seed: o.seed,
+        ...(o.cols ? { cols: o.cols } : {}),
+        ...(transform ? { transform } : {}),
+        ...(ds.labelMap ? { palette: ds.labelMap.palette, ignoreIndex: ds.labelMap.ignoreIndex } : {}),
+      });
+      console.log(`wrote ${o.out} (${r.grid.width}x${r.grid.height}, ${r.refs.length} samples)`);
+    });
+}

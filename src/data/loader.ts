@@ -1,0 +1,513 @@
+// The data loader: decodes and augments samples in worker threads and hands out batches in
+// order, ready to become tensors.
+//
+//   const loader = new DataLoader(dataset, { batchSize: 8, shuffle: true, seed: 1, numWorkers: 2,
+//                                            transform: trainPreset(512) });
+//   for await (const batch of loader) { ... }   // one epoch per loop
+//   await loader.close();
+//
+// Reproducibility: the epoch's order comes from (seed, epoch) and each sample's augmentation
+// from (seed, epoch, dataset index), so batches are the same whatever the number of workers or
+// their timing. `state()` after a batch, saved and given to `loadState()` on a fresh loader,
+// makes the resumed run see exactly the remaining batches of that epoch, then the next epochs.
+//
+// Workers rebuild samples from the dataset's JSON spec (`toSpec()`) with `loadSample` of
+// ./dataset.js (or `sampleModule`); each worker assembles whole batches straight into the batch
+// buffers and transfers them, so nothing is copied on the way back.
+import { Worker } from 'node:worker_threads';
+import type { Batch, Instance, Sample, SampleRef } from './types.js';
+import { Compose, type StepConfig } from './transforms/index.js';
+import { Rng } from './transforms/rng.js';
+
+/** What the loader needs from a dataset (SegDataset fits). */
+export interface LoaderDataset {
+  readonly length: number;
+  get(i: number): Promise<Sample>;
+  /** Like get, but null for a bad file skipped under the dataset's policy. */
+  tryGet?(i: number): Promise<Sample | null>;
+  /** JSON spec the workers rebuild samples from (needed when numWorkers > 0). */
+  toSpec?(): { refs: SampleRef[] };
+}
+
+export interface DataLoaderOptions {
+  batchSize?: number; // default 1
+  shuffle?: boolean; // default false
+  seed?: number; // default 0
+  dropLast?: boolean; // default false: the last batch may be smaller
+  /** Worker threads; 0 decodes and augments on the calling thread. Default 0. */
+  numWorkers?: number;
+  /** Batches queued per worker (or ahead of the consumer when numWorkers is 0). Default 2. */
+  prefetch?: number;
+  /** Augmentation pipeline as JSON steps (workers rebuild it); default none (ToTensor only). */
+  transform?: StepConfig[];
+  /** Mask value for padded/rotated-in pixels; kept as is in batches. Default 255. */
+  ignoreIndex?: number;
+  /** Module exporting loadSample(ref, spec) (and optionally tryLoadSample) for the workers. */
+  sampleModule?: string | URL;
+  /**
+   * Reuse the arrays of delivered batches for later ones: saves allocating, zeroing and
+   * collecting ~4 bytes x N x C x H x W per batch. A batch's `images` and `masks` stay valid
+   * while the loop handles it and the next one; after that they are taken back (their length
+   * becomes 0). Copy them (or turn them into tensors) before then. Default false.
+   */
+  recycle?: boolean;
+}
+
+export interface LoaderState {
+  epoch: number;
+  /** Batches of `epoch` already delivered. */
+  position: number;
+  seed: number;
+  batchSize: number;
+  shuffle: boolean;
+  dropLast: boolean;
+  samples: number;
+}
+
+/** A sample left out of its batch because its file was bad and the dataset's policy is 'skip'. */
+export interface SkippedSample {
+  index: number;
+  ref: SampleRef;
+}
+
+// ---- batch assembly (shared by the calling thread and the workers) ---------------------------
+
+type Loaded = { sample: Sample | null } | { error: unknown };
+
+/** Start decoding all samples of a batch at once; failures are captured, not thrown. */
+export function startLoads(indices: readonly number[], load: (i: number) => Promise<Sample | null>): Promise<Loaded>[] {
+  return indices.map((i) =>
+    Promise.resolve()
+      .then(() => load(i))
+      .then(
+        (sample) => ({ sample }),
+        (error: unknown) => ({ error }),
+      ),
+  );
+}
+
+function describe(ref: SampleRef | undefined, index: number): string {
+  if (!ref) return `sample #${index}`;
+  return `sample "${ref.id}" (#${index}, ${ref.imagePath}${ref.maskPath ? `, mask ${ref.maskPath}` : ''})`;
+}
+
+/** An error about one sample, naming it and its files. */
+export class SampleError extends Error {
+  constructor(
+    readonly index: number,
+    readonly ref: SampleRef | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`DataLoader: ${describe(ref, index)}: ${message}`, options);
+    this.name = 'SampleError';
+  }
+}
+
+/** Spare buffers a batch may be written into (recycled from an earlier batch). */
+export interface BatchBuffers {
+  images?: ArrayBuffer;
+  masks?: ArrayBuffer;
+}
+
+function floatsIn(buf: ArrayBuffer | undefined, n: number): Float32Array {
+  return buf && buf.byteLength >= n * 4 ? new Float32Array(buf, 0, n) : new Float32Array(n);
+}
+function intsIn(buf: ArrayBuffer | undefined, n: number): Int32Array {
+  return buf && buf.byteLength >= n * 4 ? new Int32Array(buf, 0, n) : new Int32Array(n);
+}
+
+/** Move a buffer out from under its views (they become length 0); undefined if already gone. */
+function takeBack(b: ArrayBufferLike | undefined): ArrayBuffer | undefined {
+  return b instanceof ArrayBuffer && b.byteLength > 0 ? structuredClone(b, { transfer: [b] }) : undefined;
+}
+
+export interface AssembledBatch {
+  batch: Batch;
+  skipped: SkippedSample[];
+  transfer: ArrayBuffer[];
+}
+
+/**
+ * Augment the loaded samples (seeded by seed, epoch and dataset index) and write them into one
+ * batch: images (N, C, H, W) float32, masks (N, H, W) int32, instances as lists. Every sample
+ * must come out the same size; the error names the first one that does not.
+ */
+export async function assembleBatch(
+  indices: readonly number[],
+  loads: Promise<Loaded>[],
+  compose: Compose,
+  seed: number,
+  epoch: number,
+  refOf: (i: number) => SampleRef | undefined,
+  reuse: BatchBuffers = {},
+): Promise<AssembledBatch> {
+  const N = indices.length;
+  let images: Float32Array | undefined;
+  let masks: Int32Array | undefined;
+  let shape: [number, number, number] | undefined;
+  let first: Sample | undefined;
+  let hasInstances = false;
+  const refs: SampleRef[] = [];
+  const instances: Instance[][] = [];
+  const skipped: SkippedSample[] = [];
+  let n = 0;
+  for (let k = 0; k < N; k++) {
+    const index = indices[k]!;
+    const loaded = await loads[k]!;
+    if ('error' in loaded) {
+      const e = loaded.error;
+      throw new SampleError(index, refOf(index), e instanceof Error ? e.message : String(e), { cause: e });
+    }
+    if (loaded.sample === null) {
+      const ref = refOf(index);
+      if (ref) skipped.push({ index, ref });
+      continue;
+    }
+    // The batch slot is claimed once the sample's final size is known; the first sample fixes
+    // the batch's shape and allocates (or reuses) its arrays.
+    const claim = (cur: Sample, C: number, H: number, W: number) => {
+      if (!shape || !first) {
+        shape = [C, H, W];
+        first = cur;
+        images = floatsIn(reuse.images, N * C * H * W);
+        if (cur.mask) masks = intsIn(reuse.masks, N * H * W);
+      } else if (shape[0] !== C || shape[1] !== H || shape[2] !== W) {
+        throw new SampleError(
+          index,
+          cur.ref,
+          `is ${C}x${H}x${W} (CxHxW) after transforms but ${describe(first.ref, indices[0]!)} in the same batch is ${shape.join('x')}; ` +
+            'batched samples must share one size: end the transform with randomCrop/centerCrop/resize+pad to a fixed size, or use batchSize 1',
+        );
+      }
+      if (!!cur.mask !== !!masks) {
+        throw new SampleError(index, cur.ref, `${cur.mask ? 'has' : 'has no'} mask but ${describe(first.ref, indices[0]!)} in the same batch ${masks ? 'has one' : 'has none'}`);
+      }
+      return { images: images!, imageOffset: n * C * H * W, masks, maskOffset: n * H * W };
+    };
+    let s: Sample;
+    try {
+      s = compose.applyInto(loaded.sample, Rng.derive(seed, epoch, index), claim);
+    } catch (e) {
+      if (e instanceof SampleError) throw e;
+      throw new SampleError(index, loaded.sample.ref, `transform failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    if (s.instances) hasInstances = true;
+    instances.push(s.instances ?? []);
+    refs.push(s.ref);
+    n++;
+  }
+  if (n === 0 || !shape) throw new Error(`DataLoader: every sample of the batch [${indices.join(', ')}] was skipped as a bad file`);
+  const [C, H, W] = shape;
+  if (n < N) {
+    images = images!.subarray(0, n * C * H * W);
+    masks = masks?.subarray(0, n * H * W);
+  }
+  const batch: Batch = { images: images!, shape: [n, C, H, W], refs };
+  const transfer: ArrayBuffer[] = [images!.buffer as ArrayBuffer];
+  if (masks) {
+    batch.masks = masks;
+    transfer.push(masks.buffer as ArrayBuffer);
+  }
+  if (hasInstances) {
+    // Own every instance mask's buffer so it can be transferred (not a view into a shared one).
+    for (const list of instances) {
+      for (const inst of list) {
+        if (inst.mask && (inst.mask.byteOffset !== 0 || inst.mask.byteLength !== inst.mask.buffer.byteLength)) inst.mask = inst.mask.slice();
+        if (inst.mask && !transfer.includes(inst.mask.buffer as ArrayBuffer)) transfer.push(inst.mask.buffer as ArrayBuffer);
+      }
+    }
+    batch.instances = instances;
+  }
+  return { batch, skipped, transfer };
+}
+
+// ---- worker plumbing -------------------------------------------------------------------------
+
+/** What every worker is started with (structured-cloned). */
+export interface WorkerInit {
+  spec: { refs: SampleRef[] };
+  transform: unknown;
+  ignoreIndex: number;
+  seed: number;
+  sampleModule: string;
+}
+
+export type ToWorker = { type: 'job'; id: number; epoch: number; indices: number[]; reuse: BatchBuffers } | { type: 'cancel' };
+export type FromWorker =
+  | { type: 'batch'; id: number; batch: Batch; skipped: SkippedSample[] }
+  | { type: 'error'; id: number; message: string; stack?: string };
+
+interface Job {
+  id: number;
+  worker: WorkerSlot;
+  indices: number[];
+  resolve: (r: { batch: Batch; skipped: SkippedSample[] }) => void;
+  reject: (e: Error) => void;
+}
+
+interface WorkerSlot {
+  n: number;
+  worker: Worker;
+  outstanding: number;
+}
+
+const WORKER_URL = new URL('./loader-worker.js', import.meta.url);
+const DEFAULT_SAMPLE_MODULE = new URL('./dataset.js', import.meta.url).href;
+const SHUFFLE_KEY = 0x73687566; // "shuf": keeps the order's stream apart from the samples'
+
+function positiveInt(name: string, v: number | undefined, fallback: number, min: number): number {
+  if (v === undefined) return fallback;
+  if (!Number.isInteger(v) || v < min) throw new Error(`DataLoader: ${name} must be an integer >= ${min}, got ${v}`);
+  return v;
+}
+
+export class DataLoader implements AsyncIterable<Batch> {
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly seed: number;
+  readonly dropLast: boolean;
+  readonly numWorkers: number;
+  readonly prefetch: number;
+  readonly ignoreIndex: number;
+  readonly recycle: boolean;
+  readonly compose: Compose;
+  /** Bad files left out of their batches so far (dataset policy 'skip'). */
+  readonly skipped: SkippedSample[] = [];
+  private epoch = 0;
+  private position = 0;
+  private iterating = false;
+  private closed = false;
+  private workers: WorkerSlot[] | undefined;
+  private readonly jobs = new Map<number, Job>();
+  private nextJobId = 1;
+  private readonly sampleModule: string;
+  private spare: BatchBuffers[] = [];
+
+  constructor(
+    readonly dataset: LoaderDataset,
+    options: DataLoaderOptions = {},
+  ) {
+    this.batchSize = positiveInt('batchSize', options.batchSize, 1, 1);
+    this.numWorkers = positiveInt('numWorkers', options.numWorkers, 0, 0);
+    this.prefetch = positiveInt('prefetch', options.prefetch, 2, 1);
+    this.ignoreIndex = positiveInt('ignoreIndex', options.ignoreIndex, 255, 0);
+    this.shuffle = options.shuffle ?? false;
+    this.dropLast = options.dropLast ?? false;
+    this.recycle = options.recycle ?? false;
+    this.seed = options.seed ?? 0;
+    if (!Number.isSafeInteger(this.seed) || this.seed < 0) throw new Error(`DataLoader: seed must be a non-negative integer, got ${this.seed}`);
+    this.compose = new Compose(options.transform ?? [], { ignoreIndex: this.ignoreIndex });
+    this.sampleModule = options.sampleModule === undefined ? DEFAULT_SAMPLE_MODULE : String(options.sampleModule);
+    if (this.numWorkers > 0 && typeof dataset.toSpec !== 'function') {
+      throw new Error('DataLoader: numWorkers > 0 needs a dataset with toSpec() (workers rebuild samples from its JSON spec); use SegDataset, or numWorkers: 0');
+    }
+  }
+
+  /** Batches per epoch. */
+  get length(): number {
+    const n = this.dataset.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** Worker threads currently running (0 before the first loop and after close()). */
+  get workerCount(): number {
+    return this.workers?.length ?? 0;
+  }
+
+  /** Where the next iteration starts: save it with a checkpoint. */
+  state(): LoaderState {
+    return {
+      epoch: this.epoch,
+      position: this.position,
+      seed: this.seed,
+      batchSize: this.batchSize,
+      shuffle: this.shuffle,
+      dropLast: this.dropLast,
+      samples: this.dataset.length,
+    };
+  }
+
+  /** Resume from a saved state; the settings that decide the batches must be the same. */
+  loadState(state: LoaderState): void {
+    if (this.iterating) throw new Error('DataLoader.loadState: cannot change the position while an iteration is running');
+    const mine = this.state();
+    for (const key of ['seed', 'batchSize', 'shuffle', 'dropLast', 'samples'] as const) {
+      if (state[key] !== undefined && state[key] !== mine[key]) {
+        throw new Error(`DataLoader.loadState: the saved state has ${key} ${state[key]} but this loader has ${mine[key]}; resuming would give different batches. Build the loader with the saved settings.`);
+      }
+    }
+    if (!Number.isInteger(state.epoch) || state.epoch < 0) throw new Error(`DataLoader.loadState: epoch must be an integer >= 0, got ${state.epoch}`);
+    if (!Number.isInteger(state.position) || state.position < 0 || state.position > this.length) {
+      throw new Error(`DataLoader.loadState: position must be an integer in 0..${this.length}, got ${state.position}`);
+    }
+    this.epoch = state.epoch;
+    this.position = state.position;
+  }
+
+  /** Dataset indices of epoch `epoch`, in order. */
+  order(epoch: number): Int32Array {
+    const n = this.dataset.length;
+    if (this.shuffle) return Rng.derive(SHUFFLE_KEY, this.seed, epoch).permutation(n);
+    const o = new Int32Array(n);
+    for (let i = 0; i < n; i++) o[i] = i;
+    return o;
+  }
+
+  /**
+   * One epoch from the current position. Stopping early (break) keeps the position after the
+   * last batch delivered, so the next loop continues from there.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
+    if (this.closed) throw new Error('DataLoader: iterated after close()');
+    if (this.iterating) throw new Error('DataLoader: already being iterated; finish or break the other loop first');
+    this.iterating = true;
+    const epoch = this.epoch;
+    const order = this.order(epoch);
+    const nb = this.length;
+    const ahead = this.numWorkers > 0 ? this.numWorkers * this.prefetch : this.prefetch;
+    const pending = new Map<number, Promise<{ batch: Batch; skipped: SkippedSample[] }>>();
+    const held: Batch[] = []; // delivered batches still in the consumer's hands (recycle)
+    let next = this.position;
+    try {
+      for (let b = this.position; b < nb; b++) {
+        if (this.recycle && held.length > 1) {
+          // Take the arrays back: moving the buffers detaches the consumer's views (length 0).
+          const old = held.shift()!;
+          this.spare.push({ images: takeBack(old.images.buffer), masks: takeBack(old.masks?.buffer) });
+        }
+        while (next < nb && next < b + ahead) {
+          const indices = Array.from(order.subarray(next * this.batchSize, Math.min((next + 1) * this.batchSize, order.length)));
+          const p = this.numWorkers > 0 ? this.runOnWorker(epoch, indices) : this.runHere(epoch, indices);
+          p.catch(() => {}); // rejections surface when the batch's turn comes
+          pending.set(next, p);
+          next++;
+        }
+        const r = await pending.get(b)!;
+        pending.delete(b);
+        this.skipped.push(...r.skipped);
+        this.position = b + 1;
+        if (this.recycle) held.push(r.batch);
+        yield r.batch;
+      }
+      this.epoch = epoch + 1;
+      this.position = 0;
+    } finally {
+      this.iterating = false;
+      if (pending.size > 0) this.cancelJobs();
+    }
+  }
+
+  private async runHere(epoch: number, indices: number[]): Promise<{ batch: Batch; skipped: SkippedSample[] }> {
+    const ds = this.dataset;
+    const load = ds.tryGet ? (i: number) => ds.tryGet!(i) : (i: number) => ds.get(i);
+    const refs = new Map<number, SampleRef>();
+    const loads = startLoads(indices, async (i) => {
+      const s = await load(i);
+      if (s) refs.set(i, s.ref);
+      return s;
+    });
+    const reuse = this.spare.pop() ?? {};
+    const { batch, skipped } = await assembleBatch(indices, loads, this.compose, this.seed, epoch, (i) => refs.get(i) ?? this.refOf(i), reuse);
+    return { batch, skipped };
+  }
+
+  private refCache: SampleRef[] | undefined;
+  private refOf(i: number): SampleRef | undefined {
+    const ds = this.dataset as LoaderDataset & { ref?: (i: number) => SampleRef };
+    if (typeof ds.ref === 'function') {
+      try {
+        return ds.ref(i);
+      } catch {
+        return undefined;
+      }
+    }
+    this.refCache ??= ds.toSpec?.().refs;
+    return this.refCache?.[i];
+  }
+
+  private startWorkers(): WorkerSlot[] {
+    const spec = this.dataset.toSpec!();
+    if (!Array.isArray(spec.refs) || spec.refs.length !== this.dataset.length) {
+      throw new Error(`DataLoader: dataset.toSpec() gives ${spec.refs?.length} refs but the dataset has ${this.dataset.length} samples`);
+    }
+    const init: WorkerInit = { spec, transform: this.compose.toJSON(), ignoreIndex: this.ignoreIndex, seed: this.seed, sampleModule: this.sampleModule };
+    const slots: WorkerSlot[] = [];
+    for (let n = 0; n < this.numWorkers; n++) {
+      const worker = new Worker(WORKER_URL, { workerData: init });
+      const slot: WorkerSlot = { n, worker, outstanding: 0 };
+      worker.unref();
+      worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
+      worker.on('error', (e: Error) => this.onWorkerFailure(slot, `crashed: ${e.message}`, e));
+      worker.on('exit', (code) => {
+        if (!this.closed) this.onWorkerFailure(slot, `exited with code ${code}`);
+      });
+      slots.push(slot);
+    }
+    return slots;
+  }
+
+  private runOnWorker(epoch: number, indices: number[]): Promise<{ batch: Batch; skipped: SkippedSample[] }> {
+    this.workers ??= this.startWorkers();
+    let slot = this.workers[0]!;
+    for (const w of this.workers) if (w.outstanding < slot.outstanding) slot = w;
+    const id = this.nextJobId++;
+    return new Promise((resolve, reject) => {
+      this.jobs.set(id, { id, worker: slot, indices, resolve, reject });
+      if (slot.outstanding++ === 0) slot.worker.ref();
+      const reuse = this.spare.pop() ?? {};
+      const transfer = [reuse.images, reuse.masks].filter((b): b is ArrayBuffer => b !== undefined);
+      slot.worker.postMessage({ type: 'job', id, epoch, indices, reuse } satisfies ToWorker, transfer);
+    });
+  }
+
+  private settle(id: number): Job | undefined {
+    const job = this.jobs.get(id);
+    if (!job) return undefined; // cancelled
+    this.jobs.delete(id);
+    if (--job.worker.outstanding === 0) job.worker.worker.unref();
+    return job;
+  }
+
+  private onMessage(slot: WorkerSlot, msg: FromWorker): void {
+    const job = this.settle(msg.id);
+    if (!job) return;
+    if (msg.type === 'batch') job.resolve({ batch: msg.batch, skipped: msg.skipped });
+    else {
+      const e = new Error(`${msg.message} [worker ${slot.n}]`);
+      if (msg.stack) e.stack = `${e.message}\n${msg.stack.split('\n').slice(1).join('\n')}`;
+      job.reject(e);
+    }
+  }
+
+  private onWorkerFailure(slot: WorkerSlot, what: string, cause?: Error): void {
+    if (!this.workers?.includes(slot)) return;
+    // A dead worker fails every job in flight; a fresh set of workers starts on the next loop.
+    const workers = this.workers;
+    this.workers = undefined;
+    for (const job of [...this.jobs.values()]) {
+      this.settle(job.id);
+      const which = job.worker === slot ? `while loading samples [${job.indices.join(', ')}]` : `(samples [${job.indices.join(', ')}] on worker ${job.worker.n} were stopped with it)`;
+      job.reject(new Error(`DataLoader: worker ${slot.n} ${what} ${which}; sample module ${this.sampleModule}`, { cause }));
+    }
+    for (const w of workers) void w.worker.terminate();
+  }
+
+  private cancelJobs(): void {
+    for (const id of [...this.jobs.keys()]) this.settle(id);
+    for (const w of this.workers ?? []) w.worker.postMessage({ type: 'cancel' } satisfies ToWorker);
+  }
+
+  /** Stop the workers. The loader cannot be iterated afterwards. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const workers = this.workers ?? [];
+    this.workers = undefined;
+    for (const id of [...this.jobs.keys()]) this.settle(id)?.reject(new Error('DataLoader closed'));
+    await Promise.all(workers.map((w) => w.worker.terminate()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
