@@ -299,6 +299,17 @@ Napi::Value ResolveOp(const Napi::CallbackInfo& info) {
   static const char* names[] = {"Tensor", "Tensor?", "Tensor[]", "alias", "value"};
   for (size_t i = 0; i < e.returns.size(); i++) rets.Set(i, names[static_cast<int>(e.returns[i])]);
   out.Set("returns", rets);
+  // indices of the arguments an op writes (self of in-place ops, out= tensors), in order: the
+  // k-th aliasing return is the k-th written argument
+  Napi::Array writes = Napi::Array::New(env);
+  const auto& params = e.handle.schema().arguments();
+  for (size_t i = 0, n = 0; i < params.size(); i++) {
+    if (params[i].alias_info() && params[i].alias_info()->isWrite()) writes.Set(n++, Napi::Number::New(env, i));
+  }
+  out.Set("writes", writes);
+  Napi::Array argNames = Napi::Array::New(env, params.size());
+  for (size_t i = 0; i < params.size(); i++) argNames.Set(i, params[i].name());
+  out.Set("args", argNames);
   return out;
 }
 

@@ -1,0 +1,61 @@
+// The generic op call: resolve "name.overload" once through the c10 dispatcher, convert
+// Tensor arguments to handles, and wrap the handles that come back.
+import { native, type OpInfo } from './native.js';
+import { Tensor } from './tensor.js';
+import type { AtenOps } from './ops.generated.js';
+
+const cache = new Map<string, OpInfo>();
+
+function resolve(key: string): OpInfo {
+  let info = cache.get(key);
+  if (!info) {
+    const dot = key.indexOf('.');
+    const name = dot < 0 ? key : key.slice(0, dot);
+    const overload = dot < 0 ? '' : key.slice(dot + 1);
+    info = native.resolveOp(name.includes('::') ? name : `aten::${name}`, overload);
+    cache.set(key, info);
+  }
+  return info;
+}
+
+function toNative(v: unknown): unknown {
+  if (v instanceof Tensor) return v.handle;
+  if (Array.isArray(v)) return v.length > 0 && v.some((x) => x instanceof Tensor || x === null) ? v.map((x) => (x instanceof Tensor ? x.handle : null)) : v;
+  return v;
+}
+
+function wrap(kind: OpInfo['returns'][number], v: unknown, args: unknown[], writes: number[], aliasIndex: number): unknown {
+  switch (kind) {
+    case 'Tensor':
+      return Tensor._fromHandle(v as number);
+    case 'Tensor?':
+      return v === undefined ? undefined : Tensor._fromHandle(v as number);
+    case 'Tensor[]':
+      return (v as number[]).map((h) => Tensor._fromHandle(h));
+    case 'alias':
+      return args[writes[aliasIndex]];
+    case 'value':
+      return v;
+  }
+}
+
+/**
+ * Call any op by its schema key, e.g. `callOp('add.Tensor', a, b)`, `callOp('conv2d', x, w)`, or
+ * another namespace's op with `callOp('torchvision::nms', ...)`. Arguments go in schema order;
+ * `undefined` takes the schema's default.
+ */
+export function callOp(key: string, ...args: unknown[]): any {
+  const info = resolve(key);
+  const raw = native.callOp(info.id, args.map(toNative));
+  const n = info.returns.length;
+  if (n === 0) return undefined;
+  if (n === 1) return wrap(info.returns[0], raw, args, info.writes, 0);
+  const arr = raw as unknown[];
+  let alias = 0;
+  return info.returns.map((k, i) => wrap(k, arr[i], args, info.writes, k === 'alias' ? alias++ : 0));
+}
+
+/** Typed access to every ATen op of the linked libtorch (signatures generated from its schemas). */
+export function op<K extends keyof AtenOps>(key: K, ...args: Parameters<AtenOps[K]>): ReturnType<AtenOps[K]> {
+  return callOp(key, ...args);
+}
