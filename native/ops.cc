@@ -12,6 +12,15 @@ namespace {
 
 // An argument converted on the JS thread. Tensors stay as slots until the op runs, because in
 // async mode the tensor they hold may not have been computed yet.
+// A tensor argument whose value exists: an output of a failed asynchronous op has none, and
+// some kernels would dereference it instead of checking.
+const at::Tensor& defined(const SlotPtr& s) {
+  if (!s->t.defined()) {
+    throw std::runtime_error("an argument has no value (the asynchronous op that should have produced it failed)");
+  }
+  return s->t;
+}
+
 struct Arg {
   enum Kind { Value, Tensor, TensorList, OptTensorList } kind = Value;
   c10::IValue value;
@@ -23,16 +32,16 @@ struct Arg {
       case Value:
         return value;
       case Tensor:
-        return c10::IValue(tensor->t);
+        return c10::IValue(defined(tensor));
       case TensorList: {
         c10::List<at::Tensor> list;
         list.reserve(tensors.size());
-        for (auto& s : tensors) list.push_back(s->t);
+        for (auto& s : tensors) list.push_back(defined(s));
         return c10::IValue(list);
       }
       case OptTensorList: {
         c10::List<c10::optional<at::Tensor>> list;
-        for (auto& s : tensors) list.push_back(s ? c10::optional<at::Tensor>(s->t) : c10::nullopt);
+        for (auto& s : tensors) list.push_back(s ? c10::optional<at::Tensor>(defined(s)) : c10::nullopt);
         return c10::IValue(list);
       }
     }
@@ -65,7 +74,8 @@ int64_t toInt(Napi::Env env, const OpEntry& op, const c10::Argument& a, const Na
   }
   if (!v.IsNumber()) badArg(env, op, a, "expects an integer, got " + std::string(v.IsString() ? "a string" : "a non-number"));
   double d = v.As<Napi::Number>().DoubleValue();
-  if (d != static_cast<double>(static_cast<int64_t>(d))) badArg(env, op, a, "expects an integer, got " + std::to_string(d));
+  // range first: casting NaN or a double beyond int64 is undefined behaviour
+  if (!(std::fabs(d) < 9.2e18) || d != std::trunc(d)) badArg(env, op, a, "expects an integer, got " + std::to_string(d));
   return static_cast<int64_t>(d);
 }
 
@@ -345,8 +355,9 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
   };
 
   if (op.valueReturns || !asyncActive()) {
-    // run here, now (after any queued work), and convert the results directly
-    if (asyncActive()) drain();
+    // run here, now (after any queued work, also work of a runAsync block that already closed),
+    // and convert the results directly
+    drain();
     torch::jit::Stack stack;
     try {
       stack = makeStack();

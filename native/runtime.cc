@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -54,7 +55,12 @@ SlotPtr lookup(Napi::Env env, const Napi::Value& id, const char* what) {
   if (!id.IsNumber()) {
     throw Napi::TypeError::New(env, std::string(what) + ": expected a tensor");
   }
-  Entry* e = entryFor(id.As<Napi::Number>().DoubleValue());
+  double d = id.As<Napi::Number>().DoubleValue();
+  // every real handle has a generation >= 1, so smaller numbers are plain values given by mistake
+  if (!(d >= kIndexSpan) || d != std::floor(d)) {
+    throw Napi::TypeError::New(env, std::string(what) + ": expected a tensor, got the number " + id.ToString().Utf8Value());
+  }
+  Entry* e = entryFor(d);
   if (!e) {
     throw Napi::Error::New(env, std::string(what) + ": the tensor was already disposed");
   }
@@ -164,6 +170,8 @@ void push(std::function<void()> item) {
 
 bool asyncActive() { return asyncMode; }
 
+// Cheap when idle (one uncontended lock). Called before reading any tensor on the JS thread:
+// work queued by a runAsync block may still be running after the block closed.
 void drain() {
   std::unique_lock<std::mutex> lock(mu);
   idleCv.wait(lock, [] { return pending == 0; });
@@ -195,7 +203,9 @@ int threads() { return wantedThreads.load(); }
 std::string cleanMessage(const std::string& what) {
   // libtorch appends "Exception raised from ... (most recent call first):" and a C++ backtrace
   std::string msg = what;
-  for (const char* marker : {"\nException raised from", "Exception raised from"}) {
+  // c10::Error puts it after "Exception raised from ..."; enforce failures (CAFFE_ENFORCE, e.g.
+  // out of memory) list the frames directly as "frame #0: ..."
+  for (const char* marker : {"\nException raised from", "Exception raised from", "\nframe #0"}) {
     auto pos = msg.find(marker);
     if (pos != std::string::npos) msg = msg.substr(0, pos);
   }

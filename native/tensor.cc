@@ -45,7 +45,7 @@ namespace {
 
 // The tensor behind a handle, ready to read on the JS thread.
 at::Tensor ready(Napi::Env env, const Napi::Value& id, const char* what) {
-  if (asyncActive()) drain();
+  drain();  // also after a runAsync block closed: its work may still be running
   SlotPtr slot = lookup(env, id, what);
   if (!slot->t.defined()) {
     throw Napi::Error::New(env, std::string(what) +
@@ -83,15 +83,20 @@ Napi::Value FromBytes(const Napi::CallbackInfo& info) {
   auto view = info[0].As<Napi::TypedArray>();
   auto shape = toShape(env, info[1]);
   auto dtype = parseDtype(env, info[2].As<Napi::String>());
-  int64_t numel = 1;
-  for (auto s : shape) numel *= s;
-  size_t need = static_cast<size_t>(numel) * c10::elementSize(dtype);
+  uint64_t need = c10::elementSize(dtype);
+  bool overflow = false;
+  for (auto s : shape) overflow |= __builtin_mul_overflow(need, static_cast<uint64_t>(s), &need);
   size_t have = view.ByteLength();
-  if (need != have) {
+  if (overflow || need != have) {
     throw Napi::RangeError::New(env, "fromBytes: shape [" + c10::Join(", ", shape) + "] of " + dtypeName(dtype) +
                                          " needs " + std::to_string(need) + " bytes, got " + std::to_string(have));
   }
-  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
+  at::Tensor t;
+  try {
+    t = at::empty(shape, at::TensorOptions().dtype(dtype));
+  } catch (...) {
+    rethrowAsJs(env, "fromBytes");
+  }
   const uint8_t* src = static_cast<const uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
   if (need) std::memcpy(t.data_ptr(), src, need);
   return newTensor(env, std::move(t));

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Sample, SampleRef } from './types.js';
 import { Compose } from './transforms/index.js';
-import { assembleBatch, limiter, startLoads, type BatchBuffers, type FromWorker, type ToWorker, type WorkerInit } from './loader.js';
+import { assembleBatch, startLoads, type BatchBuffers, type FromWorker, type ToWorker, type WorkerInit } from './loader.js';
 
 type LoadFn = (ref: SampleRef, spec: WorkerInit['spec']) => Promise<Sample | null>;
 
@@ -23,8 +23,6 @@ const load = (i: number): Promise<Sample | null> => {
   if (!ref) throw new Error(`sample index ${i} is out of range (the spec has ${refs.length} refs)`);
   return loadFn(ref, init.spec);
 };
-
-const limit = limiter(Number(process.env.SEGKIT_LOAD_AHEAD ?? 1e9));
 
 interface Queued {
   id: number;
@@ -61,6 +59,6 @@ port.on('message', (msg: ToWorker) => {
     queue = [];
     return;
   }
-  queue.push({ id: msg.id, epoch: msg.epoch, indices: msg.indices, reuse: msg.reuse, loads: startLoads(msg.indices, load, limit) });
+  queue.push({ id: msg.id, epoch: msg.epoch, indices: msg.indices, reuse: msg.reuse, loads: startLoads(msg.indices, load) });
   void pump();
 });

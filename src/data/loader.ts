@@ -74,44 +74,15 @@ export interface SkippedSample {
 
 type Loaded = { sample: Sample | null } | { error: unknown };
 
-/** Run async jobs at most `max` at a time, in the order they were queued. */
-export function limiter(max: number): <T>(job: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  const next = () => {
-    if (running < max && waiting.length > 0) {
-      running++;
-      waiting.shift()!();
-    }
-  };
-  return <T>(job: () => Promise<T>) =>
-    new Promise<T>((resolve, reject) => {
-      waiting.push(() => {
-        job()
-          .then(resolve, reject)
-          .finally(() => {
-            running--;
-            next();
-          });
-      });
-      next();
-    });
-}
-
-/**
- * Queue the decoding of a batch's samples (through `limit`, if given, so a worker keeps only a
- * few decodes in flight); failures are captured, not thrown.
- */
-export function startLoads(
-  indices: readonly number[],
-  load: (i: number) => Promise<Sample | null>,
-  limit: <T>(job: () => Promise<T>) => Promise<T> = (job) => job(),
-): Promise<Loaded>[] {
+/** Start decoding all samples of a batch at once; failures are captured, not thrown. */
+export function startLoads(indices: readonly number[], load: (i: number) => Promise<Sample | null>): Promise<Loaded>[] {
   return indices.map((i) =>
-    limit(() => Promise.resolve().then(() => load(i))).then(
-      (sample) => ({ sample }),
-      (error: unknown) => ({ error }),
-    ),
+    Promise.resolve()
+      .then(() => load(i))
+      .then(
+        (sample) => ({ sample }),
+        (error: unknown) => ({ error }),
+      ),
   );
 }
 

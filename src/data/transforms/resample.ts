@@ -426,7 +426,7 @@ export function resamplePlane<T extends Plane>(
   fill: number,
   flipX = false,
 ): T {
-  const out = newLike(data, win.width * win.height) as T;
+  const out = newLike(data, win.width * win.height, fill) as T;
   resamplePlaneInto(data, inW, inH, outW, outH, win, fill, flipX, out, 0);
   return out;
 }
@@ -463,8 +463,9 @@ export function resamplePlaneInto(
   }
 }
 
-export function newLike(data: Plane, n: number): Plane {
-  return data instanceof Uint16Array ? new Uint16Array(n) : new Uint8Array(n);
+/** A plane like `data` with n values; 16-bit when the fill value does not fit in 8 bits. */
+export function newLike(data: Plane, n: number, fill = 0): Plane {
+  return data instanceof Uint16Array || fill > 255 ? new Uint16Array(n) : new Uint8Array(n);
 }
 
 /** Mirror an interleaved (H, W, C) array left-right or top-bottom. */
@@ -611,7 +612,7 @@ export function rotateImage(img: ImageBuffer, degrees: number, outW: number, out
 
 /** Nearest-neighbour rotation of a plane (round half to even, as grid_sample's nearest). */
 export function rotatePlane<T extends Plane>(data: T, W: number, H: number, degrees: number, outW: number, outH: number, fill: number): T {
-  const out = newLike(data, outW * outH) as T;
+  const out = newLike(data, outW * outH, fill) as T;
   const [a, b, c, d, e, f] = rotationInverse(degrees, W, H, outW, outH);
   for (let y = 0; y < outH; y++) {
     for (let x = 0; x < outW; x++) {

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// The segkit command line.
+import { Command, InvalidArgumentError } from 'commander';
+import { registerDataCommands } from './data.js';
+import { generateShapes } from '../data/bundled.js';
+
+const program = new Command();
+program.name('segkit').description('Image segmentation for TypeScript on libtorch').version('0.1.0');
+
+program
+  .command('info')
+  .description('show the libtorch segkit is linked against, its threads and devices')
+  .action(async () => {
+    const torch = await import('../torch/index.js');
+    const info = torch.buildInfo();
+    console.log(`libtorch ${info.torchVersion} (cxx11 abi: ${info.cxx11Abi}, cuda: ${info.cuda}, mkldnn: ${info.mkldnn})`);
+    console.log(`intra-op threads: ${torch.getNumThreads()}; cuda available: ${torch.cudaAvailable()}`);
+  });
+
+program
+  .command('make-dataset')
+  .description('generate the bundled shapes dataset (images, semantic and instance masks, COCO JSON)')
+  .option('--dir <dir>', 'output folder', 'data/shapes')
+  .option('--seed <n>', 'random seed', (v) => positiveInt('--seed', v), 0)
+  .option('--count <n>', 'number of images', (v) => positiveInt('--count', v), 48)
+  .option('--size <n>', 'image side in pixels', (v) => positiveInt('--size', v), 128)
+  .action(async (o: { dir: string; seed: number; count: number; size: number }) => {
+    const dir = await generateShapes(o);
+    console.log(`shapes dataset written to ${dir}`);
+  });
+
+registerDataCommands(program);
+
+function positiveInt(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number >= 0, got "${v}"`);
+  return n;
+}
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  console.error(`segkit: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
+});
