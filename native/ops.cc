@@ -123,14 +123,22 @@ c10::IValue toValue(Napi::Env env, const OpEntry& op, const c10::Argument& a, co
     case c10::TypeKind::StringType:
       return c10::IValue(toStr(env, op, a, v));
     case c10::TypeKind::ScalarTypeType:
-      return c10::IValue(static_cast<int64_t>(parseDtype(env, toStr(env, op, a, v))));
+      try {
+        return c10::IValue(static_cast<int64_t>(parseDtype(env, toStr(env, op, a, v))));
+      } catch (const Napi::TypeError& e) {
+        badArg(env, op, a, e.Message());  // name the op, not just the bad dtype
+      }
     case c10::TypeKind::LayoutType: {
       std::string s = toStr(env, op, a, v);
       if (s != "strided") badArg(env, op, a, "supports only 'strided', got '" + s + "'");
       return c10::IValue(static_cast<int64_t>(c10::kStrided));
     }
     case c10::TypeKind::MemoryFormatType:
-      return c10::IValue(static_cast<int64_t>(parseMemoryFormat(env, toStr(env, op, a, v))));
+      try {
+        return c10::IValue(static_cast<int64_t>(parseMemoryFormat(env, toStr(env, op, a, v))));
+      } catch (const Napi::TypeError& e) {
+        badArg(env, op, a, e.Message());
+      }
     case c10::TypeKind::DeviceObjType: {
       std::string s = toStr(env, op, a, v);
       try {
@@ -344,7 +352,8 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
     args->push_back(convert(env, op, params[i], i < jsArgs.Length() ? jsArgs.Get(i) : env.Undefined()));
   }
   ExecMode mode = currentMode();
-  const c10::OperatorHandle* handle = &op.handle;
+  // a copy: `registry` may grow (and move its entries) while queued work still runs
+  c10::OperatorHandle handle = op.handle;
   std::string opName = op.name;
 
   auto makeStack = [args]() {
@@ -362,7 +371,7 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
     try {
       stack = makeStack();
       ModeGuard guard(mode);
-      handle->callBoxed(&stack);
+      handle.callBoxed(&stack);
     } catch (...) {
       rethrowAsJs(env, opName);
     }
@@ -412,10 +421,11 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
     }
   }
   run(env, [makeStack, mode, handle, outs, opName]() {
-    torch::jit::Stack stack = makeStack();
+    torch::jit::Stack stack;
     ModeGuard guard(mode);
     try {
-      handle->callBoxed(&stack);
+      stack = makeStack();
+      handle.callBoxed(&stack);
     } catch (const std::exception& e) {
       throw std::runtime_error(opName + ": " + cleanMessage(e.what()));
     }

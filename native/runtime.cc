@@ -209,6 +209,10 @@ std::string cleanMessage(const std::string& what) {
     auto pos = msg.find(marker);
     if (pos != std::string::npos) msg = msg.substr(0, pos);
   }
+  // "Could not run 'op' with arguments from the 'X' backend" lists every dispatch key after a
+  // blank line ("CPU: registered at ..."): keep the explanation, drop the list
+  auto list = msg.find("\n\n");
+  if (list != std::string::npos && msg.find(": registered at ", list) != std::string::npos) msg = msg.substr(0, list);
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   return msg;
 }

@@ -87,7 +87,10 @@ Napi::Value FromBytes(const Napi::CallbackInfo& info) {
   bool overflow = false;
   for (auto s : shape) overflow |= __builtin_mul_overflow(need, static_cast<uint64_t>(s), &need);
   size_t have = view.ByteLength();
-  if (overflow || need != have) {
+  if (overflow) {
+    throw Napi::RangeError::New(env, "fromBytes: shape [" + c10::Join(", ", shape) + "] is too large (its byte size overflows)");
+  }
+  if (need != have) {
     throw Napi::RangeError::New(env, "fromBytes: shape [" + c10::Join(", ", shape) + "] of " + dtypeName(dtype) +
                                          " needs " + std::to_string(need) + " bytes, got " + std::to_string(have));
   }

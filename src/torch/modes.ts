@@ -82,6 +82,9 @@ export async function runAsync<T>(fn: () => T): Promise<T> {
 }
 
 /** Intra-op threads libtorch uses (defaults to the cores this process may run on). */
-export const setNumThreads = (n: number): void => native.setNumThreads(n);
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: need a whole number of threads >= 1, got ${n}`);
+  native.setNumThreads(n);
+}
 export const getNumThreads = (): number => native.getNumThreads();
 export const manualSeed = (seed: number): void => native.manualSeed(seed);

@@ -151,7 +151,13 @@ export class Tensor {
   cuda(index = 0): Tensor { return this.to({ device: `cuda:${index}` }); }
   contiguous(memoryFormat: MemoryFormat = 'contiguous'): Tensor { return callOp('contiguous', this, memoryFormat); }
   clone(memoryFormat?: MemoryFormat): Tensor { return callOp('clone', this, memoryFormat); }
-  isContiguous(memoryFormat: MemoryFormat = 'contiguous'): boolean { return callOp('is_contiguous.memory_format', this, memoryFormat); }
+  /** Whether the strides are those of `memoryFormat` (is_contiguous is a TensorImpl method, not a dispatcher op). */
+  isContiguous(memoryFormat: MemoryFormat = 'contiguous'): boolean {
+    const { shape, strides } = this.info();
+    if (memoryFormat === 'channels_last') return shape.length === 4 && denseInOrder(shape, strides, [1, 3, 2, 0]);
+    if (memoryFormat === 'contiguous') return denseInOrder(shape, strides, shape.map((_, i) => shape.length - 1 - i));
+    throw new Error(`isContiguous: memory format must be 'contiguous' or 'channels_last', got '${memoryFormat}'`);
+  }
 
   // ---- arithmetic (Tensor or scalar operands, PyTorch broadcasting and type promotion) ----
   add(other: TensorOrScalar, alpha?: Scalar): Tensor { return binary('add', this, other, alpha); }
@@ -252,6 +258,18 @@ export class Tensor {
 
 function isDevice(s: string): boolean {
   return s === 'cpu' || s === 'cuda' || s.startsWith('cuda:') || s === 'meta';
+}
+
+// Dense with `order` listing dims innermost first; size-1 dims may have any stride (as in c10).
+function denseInOrder(shape: number[], strides: number[], order: number[]): boolean {
+  if (shape.includes(0)) return true;
+  let expected = 1;
+  for (const d of order) {
+    if (shape[d] === 1) continue;
+    if (strides[d] !== expected) return false;
+    expected *= shape[d];
+  }
+  return true;
 }
 
 function dims(d: number | number[]): number[] {

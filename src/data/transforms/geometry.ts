@@ -3,19 +3,8 @@
 // that come from outside the image take the image fill and, in masks, the ignore index
 // (instance masks get 0).
 import type { Instance, Sample } from '../types.js';
-import {
-  expandedSize,
-  fillValues,
-  flipInterleaved,
-  resampleImage,
-  resampleImageInto,
-  resamplePlane,
-  resamplePlaneInto,
-  rot90Interleaved,
-  rotateImage,
-  rotatePlane,
-  type Window,
-} from './resample.js';
+import { fillValues, resampleImage, resampleImageInto, resamplePlane, resamplePlaneInto, type Window } from './resample.js';
+import { expandedSize, flipInterleaved, rot90Interleaved, rotateImage, rotatePlane } from './rotate.js';
 
 export type Box = [number, number, number, number];
 

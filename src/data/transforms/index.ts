@@ -16,5 +16,6 @@ export {
 } from './geometry.js';
 export { adjustBrightness, adjustContrast, adjustSaturation, adjustHue, adjustHsv, affineLevels, gaussianBlur, gaussianKernel } from './color.js';
 export { normalizeImage, normalizeInto, normalizeTables, unitTables, IMAGENET_MEAN, IMAGENET_STD, type FloatImage, type NormalizeParams } from './normalize.js';
-export { resampleImage, resamplePlane, rotateImage, rotatePlane, expandedSize, type Window } from './resample.js';
+export { resampleImage, resampleImageInto, resamplePlane, resamplePlaneInto, type Window } from './resample.js';
+export { rotateImage, rotatePlane, expandedSize, flipInterleaved, rot90Interleaved } from './rotate.js';
 export { makeOp, type Op, type OpContext } from './ops.js';

@@ -4,7 +4,8 @@ import type { MaskBuffer, Sample } from '../types.js';
 import { adjustBrightness, adjustContrast, adjustHsv, adjustHue, adjustSaturation, affineLevels, gaussianBlur } from './color.js';
 import type { Step } from './config.js';
 import { cropSample, flipSample, resizeSample, rotateSample, windowSample, windowSampleInto, type BatchSink, type Box, type Fill } from './geometry.js';
-import { resamplePlane, roundHalfEven } from './resample.js';
+import { resamplePlane } from './resample.js';
+import { roundHalfEven } from './rotate.js';
 import type { Rng } from './rng.js';
 
 export type Op = ((s: Sample, rng: Rng) => Sample) & {

@@ -1,0 +1,170 @@
+// Normalisation layers: BatchNorm1d/2d (running statistics as buffers), GroupNorm, LayerNorm.
+import { Tensor, F, empty, ones, zeros, type DType } from '../torch/index.js';
+import { Module } from './module.js';
+import { parameter } from './parameter.js';
+import { ones_, zeros_ } from './init.js';
+import { pyBool, pyFloat, pyTuple } from './util.js';
+
+export interface BatchNormOptions {
+  eps?: number;
+  /** Weight of the new batch in the running averages; null: cumulative average over all batches. Default 0.1. */
+  momentum?: number | null;
+  /** Learnable scale (weight) and shift (bias). Default true. */
+  affine?: boolean;
+  /** Keep running_mean / running_var / num_batches_tracked buffers (used in eval). Default true. */
+  trackRunningStats?: boolean;
+  dtype?: DType;
+  device?: string;
+}
+
+abstract class BatchNormBase extends Module {
+  declare weight: Tensor | undefined;
+  declare bias: Tensor | undefined;
+  declare running_mean: Tensor | undefined;
+  declare running_var: Tensor | undefined;
+  declare num_batches_tracked: Tensor | undefined;
+  readonly numFeatures: number;
+  readonly eps: number;
+  momentum: number | null;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+    super();
+    const { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true } = opts;
+    this.numFeatures = numFeatures;
+    this.eps = eps;
+    this.momentum = momentum;
+    this.affine = affine;
+    this.trackRunningStats = trackRunningStats;
+    const t = { dtype: opts.dtype, device: opts.device };
+    if (affine) {
+      this.weight = ones_(parameter(empty([numFeatures], t)));
+      this.bias = zeros_(parameter(empty([numFeatures], t)));
+    } else {
+      this.registerParameter('weight', undefined);
+      this.registerParameter('bias', undefined);
+    }
+    this.registerBuffer('running_mean', trackRunningStats ? zeros([numFeatures], t) : undefined);
+    this.registerBuffer('running_var', trackRunningStats ? ones([numFeatures], t) : undefined);
+    this.registerBuffer('num_batches_tracked', trackRunningStats ? zeros([], { dtype: 'int64', device: opts.device }) : undefined);
+  }
+
+  protected abstract checkInput(x: Tensor): void;
+
+  override forward(x: Tensor): Tensor {
+    this.checkInput(x);
+    let factor = this.momentum ?? 0;
+    if (this.training && this.trackRunningStats && this.num_batches_tracked !== undefined) {
+      this.num_batches_tracked.add_(1);
+      factor = this.momentum === null ? 1 / this.num_batches_tracked.item() : this.momentum;
+    }
+    // batch statistics in training, and in eval when there are no running statistics
+    const useBatchStats = this.training || (this.running_mean === undefined && this.running_var === undefined);
+    // running statistics are read in eval and updated in training only when tracked
+    const passStats = !this.training || this.trackRunningStats;
+    return F.batchNorm(
+      x,
+      passStats ? this.running_mean : undefined,
+      passStats ? this.running_var : undefined,
+      this.weight,
+      this.bias,
+      useBatchStats,
+      factor,
+      this.eps,
+    );
+  }
+
+  // Checkpoints from before PyTorch 0.4.1 have no num_batches_tracked; PyTorch fills in 0.
+  protected override stateDefaults(): Record<string, number> {
+    return this.trackRunningStats ? { num_batches_tracked: 0 } : {};
+  }
+
+  override extraRepr(): string {
+    const m = this.momentum === null ? 'None' : pyFloat(this.momentum);
+    return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${m}, affine=${pyBool(this.affine)}, track_running_stats=${pyBool(this.trackRunningStats)}`;
+  }
+}
+
+/** Batch normalisation over (N, C, H, W), per channel. */
+export class BatchNorm2d extends BatchNormBase {
+  protected checkInput(x: Tensor): void {
+    if (x.ndim !== 4) throw new Error(`BatchNorm2d: expected 4D input (N, C, H, W), got ${x.ndim}D input of shape [${x.shape}]`);
+  }
+}
+
+/** Batch normalisation over (N, C) or (N, C, L), per channel. */
+export class BatchNorm1d extends BatchNormBase {
+  protected checkInput(x: Tensor): void {
+    if (x.ndim !== 2 && x.ndim !== 3) throw new Error(`BatchNorm1d: expected 2D or 3D input, got ${x.ndim}D input of shape [${x.shape}]`);
+  }
+}
+
+/** Normalises groups of channels of (N, C, ...) per sample; affine per channel. */
+export class GroupNorm extends Module {
+  declare weight: Tensor | undefined;
+  declare bias: Tensor | undefined;
+  readonly numGroups: number;
+  readonly numChannels: number;
+  readonly eps: number;
+  readonly affine: boolean;
+
+  constructor(numGroups: number, numChannels: number, opts: { eps?: number; affine?: boolean; dtype?: DType; device?: string } = {}) {
+    super();
+    const { eps = 1e-5, affine = true } = opts;
+    if (numChannels % numGroups !== 0) throw new Error(`GroupNorm: numChannels ${numChannels} must be divisible by numGroups ${numGroups}`);
+    this.numGroups = numGroups;
+    this.numChannels = numChannels;
+    this.eps = eps;
+    this.affine = affine;
+    const t = { dtype: opts.dtype, device: opts.device };
+    if (affine) {
+      this.weight = ones_(parameter(empty([numChannels], t)));
+      this.bias = zeros_(parameter(empty([numChannels], t)));
+    } else {
+      this.registerParameter('weight', undefined);
+      this.registerParameter('bias', undefined);
+    }
+  }
+
+  override forward(x: Tensor): Tensor {
+    return F.groupNorm(x, this.numGroups, this.weight, this.bias, this.eps);
+  }
+
+  override extraRepr(): string {
+    return `${this.numGroups}, ${this.numChannels}, eps=${pyFloat(this.eps)}, affine=${pyBool(this.affine)}`;
+  }
+}
+
+/** Normalises over the trailing `normalizedShape` dimensions; affine per element of that shape. */
+export class LayerNorm extends Module {
+  declare weight: Tensor | undefined;
+  declare bias: Tensor | undefined;
+  readonly normalizedShape: number[];
+  readonly eps: number;
+  readonly elementwiseAffine: boolean;
+
+  constructor(normalizedShape: number | number[], opts: { eps?: number; elementwiseAffine?: boolean; dtype?: DType; device?: string } = {}) {
+    super();
+    const { eps = 1e-5, elementwiseAffine = true } = opts;
+    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    this.eps = eps;
+    this.elementwiseAffine = elementwiseAffine;
+    const t = { dtype: opts.dtype, device: opts.device };
+    if (elementwiseAffine) {
+      this.weight = ones_(parameter(empty(this.normalizedShape, t)));
+      this.bias = zeros_(parameter(empty(this.normalizedShape, t)));
+    } else {
+      this.registerParameter('weight', undefined);
+      this.registerParameter('bias', undefined);
+    }
+  }
+
+  override forward(x: Tensor): Tensor {
+    return F.layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
+  }
+
+  override extraRepr(): string {
+    return `${pyTuple(this.normalizedShape)}, eps=${pyFloat(this.eps)}, elementwise_affine=${pyBool(this.elementwiseAffine)}`;
+  }
+}
