@@ -8,6 +8,9 @@ worker processes (sampled every 50 ms), since the workers hold most of the memor
 
     /usr/bin/python3 bench/loader/torch_loader.py --data .cache/bench/loader-data --workers 2
 """
+import contextlib
+import io
+import json
 import os
 import random
 import sys
@@ -129,27 +132,29 @@ def main():
     )
     sampler = TreeRss()
     sampler.start()
-    checksum = [0.0]
 
     def epoch():
-        for images, masks in loader:
-            checksum[0] += float(images[0, 0, 0, 0]) + float(masks[0, 0, 0])
+        images = 0
+        for batch, masks in loader:
+            if tuple(batch.shape[1:]) != (3, args.size, args.size) or tuple(masks.shape[1:]) != (args.size, args.size):
+                sys.exit(f"unexpected batch shape {tuple(batch.shape)} / {tuple(masks.shape)}")
+            images += batch.shape[0]
+        if images != len(ds):
+            sys.exit(f"an epoch gave {images} images, expected {len(ds)}")
 
     times = bench_common.time_steps(epoch, args.reps, args.warmup, "loader torch")
     sampler.stop.set()
     sampler.join()
-    tree_mb = round(sampler.peak_kib / 1024, 1)
-    line_extra = dict(workers=args.workers, batch_size=args.batch, peak_rss_main_mb=round(bench_common.peak_rss_mb(), 1))
-    # emit() reports this process's own peak; replace it with the process tree's.
-    import json
-    import io
-    import contextlib
-
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        bench_common.emit("loader", "torch", len(ds), times, args.threads, **line_extra)
-    line = json.loads(buf.getvalue())
-    line["peak_rss_mb"] = max(tree_mb, line["peak_rss_mb"])
+    # bench_common.emit reports this process's own peak RSS; the workers hold most of the
+    # memory, so the line gets the process tree's peak instead (the main's own is kept beside).
+    captured = io.StringIO()
+    with contextlib.redirect_stdout(captured):
+        bench_common.emit(
+            "loader", "torch", len(ds), times, args.threads,
+            workers=args.workers, batch_size=args.batch, peak_rss_main_mb=round(bench_common.peak_rss_mb(), 1),
+        )
+    line = json.loads(captured.getvalue())
+    line["peak_rss_mb"] = max(round(sampler.peak_kib / 1024, 1), line["peak_rss_mb"])
     print(json.dumps(line), flush=True)
 
 

@@ -20,3 +20,4 @@ export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './pooling.js';
 export { Upsample, type UpsampleMode, type UpsampleOptions } from './upsample.js';
 export { Identity, Flatten } from './misc.js';
 export * as init from './init.js';
+export { fuseConvBn } from './fuse.js';

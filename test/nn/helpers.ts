@@ -26,7 +26,7 @@ export function build(spec: LayerSpec): nn.Module {
 /** A float32 RawTensor's values (copied out of a possibly unaligned file buffer). */
 export function values(raw: RawTensor): Float64Array {
   assert.equal(raw.dtype, 'float32');
-  return Float64Array.from(new Float32Array(raw.data.slice().buffer));
+  return Float64Array.from(new Float32Array(new Uint8Array(raw.data).buffer));
 }
 
 /** max |a - e| / max |e|: the error relative to the reference's scale (0 when both are all zeros). */

@@ -1,0 +1,56 @@
+// Inference-time fusion: fold each BatchNorm2d that directly follows a Conv2d inside a
+// Sequential into that conv's weight and bias, so eval skips a full pass over the activation.
+// Eval only: the fused model computes what the original computes in eval mode, and has other
+// state-dict keys (the BatchNorm becomes an Identity), so save weights before fusing.
+import { noGrad, tidy } from '../torch/index.js';
+import type { Module } from './module.js';
+import { Sequential } from './containers.js';
+import { Conv2d } from './conv.js';
+import { BatchNorm2d } from './norm.js';
+import { Identity } from './misc.js';
+import { parameter } from './parameter.js';
+
+/**
+ * Fold conv → BatchNorm2d pairs (eval statistics) into the conv, in place, for every Sequential
+ * inside `model`. Returns how many pairs were fused. The model is put in eval mode.
+ */
+export function fuseConvBn(model: Module): number {
+  model.eval();
+  let fused = 0;
+  for (const m of model.modules()) {
+    if (!(m instanceof Sequential)) continue;
+    const entries = m.namedChildren();
+    for (let i = 0; i + 1 < entries.length; i++) {
+      const [, conv] = entries[i];
+      const [bnName, bn] = entries[i + 1];
+      if (!(conv instanceof Conv2d) || !(bn instanceof BatchNorm2d)) continue;
+      if (bn.running_mean === undefined || bn.running_var === undefined) continue;
+      foldInto(conv, bn);
+      m.registerModule(bnName, new Identity());
+      fused++;
+    }
+  }
+  return fused;
+}
+
+function foldInto(conv: Conv2d, bn: BatchNorm2d): void {
+  noGrad(() => {
+    const [w, b] = tidy(() => {
+      // scale = gamma / sqrt(var + eps); W' = W * scale; b' = (b - mean) * scale + beta
+      let scale = bn.running_var!.add(bn.eps).rsqrt();
+      if (bn.weight) scale = scale.mul(bn.weight);
+      const w = conv.weight.mul(scale.reshape([-1, 1, 1, 1])).contiguous(conv.weight.info().channelsLast ? 'channels_last' : 'contiguous');
+      let b = (conv.bias ?? bn.running_mean!.mul(0)).sub(bn.running_mean!).mul(scale);
+      if (bn.bias) b = b.add(bn.bias);
+      return [w, b];
+    });
+    conv.weight.copy_(w);
+    w.dispose();
+    if (conv.bias) {
+      conv.bias.copy_(b);
+      b.dispose();
+    } else {
+      conv.bias = parameter(b);
+    }
+  });
+}
