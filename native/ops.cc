@@ -158,6 +158,19 @@ c10::IValue toValue(Napi::Env env, const OpEntry& op, const c10::Argument& a, co
           if (!v.IsArray()) badArg(env, op, a, "expects an array of integers");
           auto arr = v.As<Napi::Array>();
           for (uint32_t i = 0; i < arr.Length(); i++) out.push_back(toInt(env, op, a, arr.Get(i)));
+          // int[N] with N >= 2 is one value per spatial dim (int[1] is any number of dims). Some
+          // kernels index it without checking its length (reflection_pad2d crashes on []), so
+          // insist on N values; one value stands for all, and [] only where it is the default.
+          size_t n = a.N() ? static_cast<size_t>(*a.N()) : 0;
+          if (n >= 2 && out.size() != n) {
+            bool emptyDefault = out.empty() && a.default_value() && a.default_value()->isIntList() &&
+                                a.default_value()->toIntList().empty();
+            if (out.size() == 1) {
+              out.assign(n, out[0]);
+            } else if (!emptyDefault) {
+              badArg(env, op, a, "expects " + std::to_string(n) + " integers (or one for all), got " + std::to_string(out.size()));
+            }
+          }
         }
         return c10::IValue(out);
       }
@@ -197,6 +210,13 @@ c10::IValue toValue(Napi::Env env, const OpEntry& op, const c10::Argument& a, co
   }
 }
 
+// The slot behind a tensor argument; the error text is built only when the lookup fails.
+SlotPtr lookupArg(Napi::Env env, const OpEntry& op, const c10::Argument& a, const Napi::Value& v) {
+  SlotPtr s = tryLookup(v);
+  if (s) return s;
+  return lookup(env, v, (op.name + ": argument '" + a.name() + "'").c_str());
+}
+
 Arg convert(Napi::Env env, const OpEntry& op, const c10::Argument& a, const Napi::Value& v) {
   Arg out;
   const c10::TypePtr& real = a.real_type();
@@ -212,7 +232,7 @@ Arg convert(Napi::Env env, const OpEntry& op, const c10::Argument& a, const Napi
   if (t->kind() == c10::TypeKind::OptionalType) t = t->expectRef<c10::OptionalType>().getElementType();
   if (t->kind() == c10::TypeKind::TensorType) {
     out.kind = Arg::Tensor;
-    out.tensor = lookup(env, v, (op.name + ": argument '" + a.name() + "'").c_str());
+    out.tensor = lookupArg(env, op, a, v);
     return out;
   }
   if (t->kind() == c10::TypeKind::ListType) {
@@ -223,13 +243,12 @@ Arg convert(Napi::Env env, const OpEntry& op, const c10::Argument& a, const Napi
       if (!v.IsArray()) badArg(env, op, a, "expects an array of tensors");
       auto arr = v.As<Napi::Array>();
       out.kind = optElem ? Arg::OptTensorList : Arg::TensorList;
-      std::string what = op.name + ": argument '" + a.name() + "'";
       for (uint32_t i = 0; i < arr.Length(); i++) {
         Napi::Value x = arr.Get(i);
         if (optElem && (x.IsNull() || x.IsUndefined())) {
           out.tensors.push_back(nullptr);
         } else {
-          out.tensors.push_back(lookup(env, x, what.c_str()));
+          out.tensors.push_back(lookupArg(env, op, a, x));
         }
       }
       return out;
@@ -346,22 +365,12 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, op.name + ": takes " + std::to_string(params.size()) + " arguments, got " +
                                         std::to_string(jsArgs.Length()));
   }
-  auto args = std::make_shared<std::vector<Arg>>();
-  args->reserve(params.size());
+  std::vector<Arg> args;
+  args.reserve(params.size());
   for (size_t i = 0; i < params.size(); i++) {
-    args->push_back(convert(env, op, params[i], i < jsArgs.Length() ? jsArgs.Get(i) : env.Undefined()));
+    args.push_back(convert(env, op, params[i], i < jsArgs.Length() ? jsArgs.Get(i) : env.Undefined()));
   }
-  ExecMode mode = currentMode();
-  // a copy: `registry` may grow (and move its entries) while queued work still runs
-  c10::OperatorHandle handle = op.handle;
-  std::string opName = op.name;
-
-  auto makeStack = [args]() {
-    torch::jit::Stack stack;
-    stack.reserve(args->size());
-    for (auto& a : *args) stack.push_back(a.materialise());
-    return stack;
-  };
+  const ExecMode& mode = currentMode();
 
   if (op.valueReturns || !asyncActive()) {
     // run here, now (after any queued work, also work of a runAsync block that already closed),
@@ -369,11 +378,12 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
     drain();
     torch::jit::Stack stack;
     try {
-      stack = makeStack();
+      stack.reserve(args.size());
+      for (auto& a : args) stack.push_back(a.materialise());
       ModeGuard guard(mode);
-      handle.callBoxed(&stack);
+      op.handle.callBoxed(&stack);
     } catch (...) {
-      rethrowAsJs(env, opName);
+      rethrowAsJs(env, op.name);
     }
     std::vector<Napi::Value> results;
     for (size_t i = 0; i < op.returns.size(); i++) {
@@ -420,11 +430,18 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
       results.push_back(Napi::Number::New(env, newHandle(slot)));
     }
   }
-  run(env, [makeStack, mode, handle, outs, opName]() {
+  // a copy of everything the queued work needs: `registry` may grow (and move its entries)
+  // while queued work still runs
+  auto shared = std::make_shared<std::vector<Arg>>(std::move(args));
+  c10::OperatorHandle handle = op.handle;
+  std::string opName = op.name;
+  ExecMode modeCopy = mode;
+  run(env, [shared, modeCopy, handle, outs, opName]() {
     torch::jit::Stack stack;
-    ModeGuard guard(mode);
+    ModeGuard guard(modeCopy);
     try {
-      stack = makeStack();
+      stack.reserve(shared->size());
+      for (auto& a : *shared) stack.push_back(a.materialise());
       handle.callBoxed(&stack);
     } catch (const std::exception& e) {
       throw std::runtime_error(opName + ": " + cleanMessage(e.what()));

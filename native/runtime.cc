@@ -51,6 +51,12 @@ static Entry* entryFor(double id) {
   return &e;
 }
 
+SlotPtr tryLookup(const Napi::Value& id) {
+  if (!id.IsNumber()) return nullptr;
+  Entry* e = entryFor(id.As<Napi::Number>().DoubleValue());
+  return e ? e->slot : nullptr;
+}
+
 SlotPtr lookup(Napi::Env env, const Napi::Value& id, const char* what) {
   if (!id.IsNumber()) {
     throw Napi::TypeError::New(env, std::string(what) + ": expected a tensor");
@@ -93,6 +99,9 @@ ModeGuard::ModeGuard(const ExecMode& m) : grad_(m.grad) {
   if (m.inference) inference_.emplace(true);
   prevCpu_ = at::autocast::is_cpu_enabled();
   prevCuda_ = at::autocast::is_enabled();
+  // the common case: autocast off and wanted off; leave its thread-local state alone
+  if (!m.autocastCpu && !m.autocastCuda && !prevCpu_ && !prevCuda_) return;
+  touchedAutocast_ = true;
   prevCpuDtype_ = at::autocast::get_autocast_cpu_dtype();
   prevCudaDtype_ = at::autocast::get_autocast_gpu_dtype();
   at::autocast::set_cpu_enabled(m.autocastCpu);
@@ -102,6 +111,7 @@ ModeGuard::ModeGuard(const ExecMode& m) : grad_(m.grad) {
 }
 
 ModeGuard::~ModeGuard() {
+  if (!touchedAutocast_) return;
   at::autocast::set_cpu_enabled(prevCpu_);
   at::autocast::set_enabled(prevCuda_);
   at::autocast::set_autocast_cpu_dtype(prevCpuDtype_);
@@ -169,6 +179,7 @@ void push(std::function<void()> item) {
 }  // namespace
 
 bool asyncActive() { return asyncMode; }
+bool pendingWork() { return pending > 0; }
 
 // Cheap when idle (one uncontended lock). Called before reading any tensor on the JS thread:
 // work queued by a runAsync block may still be running after the block closed.

@@ -21,6 +21,7 @@ using SlotPtr = std::shared_ptr<Slot>;
 // of a disposed tensor is detected instead of reaching a newer tensor.
 double newHandle(SlotPtr slot);
 SlotPtr lookup(Napi::Env env, const Napi::Value& id, const char* what);
+SlotPtr tryLookup(const Napi::Value& id);  // nullptr when not a live handle
 void releaseHandle(double id);
 size_t liveHandles();
 void forEachLive(const std::function<void(const at::Tensor&)>& fn);
@@ -44,7 +45,8 @@ class ModeGuard {
  private:
   at::AutoGradMode grad_;
   c10::optional<c10::InferenceMode> inference_;
-  bool prevCpu_, prevCuda_;
+  bool touchedAutocast_ = false;
+  bool prevCpu_ = false, prevCuda_ = false;
   at::ScalarType prevCpuDtype_, prevCudaDtype_;
 };
 
@@ -52,6 +54,7 @@ class ModeGuard {
 // any queued work and runs inline. Errors in queued work are collected per batch.
 void run(Napi::Env env, std::function<void()> work);
 bool asyncActive();
+bool pendingWork();  // queued or running work on the compute thread
 void drain();  // block the JS thread until the compute thread is idle
 void setThreads(int n);
 int threads();

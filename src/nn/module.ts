@@ -326,10 +326,13 @@ export class Module {
   cpu(): this { return this.to({ device: 'cpu' }); }
   cuda(index = 0): this { return this.to({ device: `cuda:${index}` }); }
 
-  /** Gives every 4-D parameter and buffer the channels-last memory format (Module.to(memory_format=...)). */
+  /**
+   * Gives every 4-D parameter and buffer the channels-last memory format, as
+   * Module.to(memory_format=torch.channels_last) does (1×1 kernels too: their strides become NHWC's).
+   */
   toChannelsLast(): this {
     for (const t of this._ownedTensors()) {
-      if (t.ndim === 4) replaceData(t, (x) => x.contiguous('channels_last'));
+      if (t.ndim === 4) replaceData(t, (x) => x.to({ memoryFormat: 'channels_last' }));
     }
     return this;
   }

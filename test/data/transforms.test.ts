@@ -143,6 +143,18 @@ test('randomCrop pads a small image bottom/right with the pad value and ignore',
   assert.equal(t2.apply(grid(4, 4), new Rng(1)).mask!.data[35], 99);
 });
 
+test('16-bit masks keep their values; an ignore index above 255 widens 8-bit masks', () => {
+  const s = grid(4, 3, false);
+  s.mask = { data: new Uint16Array(12).fill(1000), width: 4, height: 3 };
+  const out = new Compose([{ name: 'randomScale', scales: [2] }, { name: 'randomCrop', size: [8, 10] }], { ignoreIndex: 300 }).apply(s, new Rng(0));
+  assert.ok(out.mask!.data instanceof Uint16Array);
+  assert.equal(out.mask!.data[0], 1000);
+  assert.equal(out.mask!.data[9], 300, 'padding beyond the 8-wide scaled image');
+  const narrow = new Compose([{ name: 'randomCrop', size: [4, 5] }], { ignoreIndex: 300 }).apply(grid(4, 3, false), new Rng(0));
+  assert.ok(narrow.mask!.data instanceof Uint16Array);
+  assert.deepEqual([narrow.mask!.data[4], narrow.mask!.data[5]], [300, code(0, 1)]);
+});
+
 test('resizing masks is nearest (pixel-centre aligned) at 2x and 1/2x', () => {
   const s = grid(8, 6);
   const up = resizeSample(s, 16, 12, { mask: 255 });

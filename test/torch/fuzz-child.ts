@@ -41,8 +41,10 @@ const WRONG: readonly unknown[] = [
 const DTYPES = ['float32', 'float16', 'bfloat16', 'float64', 'uint8', 'int32', 'int64', 'bool', 'int8'];
 
 /** A plausible value for a schema type, or (often) a wrong one. */
+let wrongRate = 0.3; // per call: 0 (plausible arguments, to reach the kernels) or 0.3
+
 function valueFor(type: string): unknown {
-  if (chance(0.3)) return pick(WRONG);
+  if (chance(wrongRate)) return pick(WRONG);
   const opt = /^Optional\[(.*)\]$/.exec(type);
   if (opt) return chance(0.3) ? undefined : valueFor(opt[1]);
   const small = () => pick([0, 1, 2, 3, 5, -1, -2]);
@@ -76,6 +78,7 @@ const KEYS = [
 const schemas = new Map(native.listSchemas().map((s) => [`${s.name.slice(6)}${s.overload ? `.${s.overload}` : ''}`, s]));
 
 function genericCall(): [string, () => unknown] {
+  wrongRate = chance(0.5) ? 0 : 0.3;
   const key = pick(KEYS);
   const schema = schemas.get(key);
   if (!schema) throw new Error(`fuzz: no schema ${key}`);
