@@ -347,6 +347,17 @@ Napi::Value ResolveOp(const Napi::CallbackInfo& info) {
   Napi::Array argNames = Napi::Array::New(env, params.size());
   for (size_t i = 0; i < params.size(); i++) argNames.Set(i, params[i].name());
   out.Set("args", argNames);
+  // which arguments take tensors: a Tensor given anywhere else would cross as its handle id,
+  // a plain number (zeros([t]) would allocate id-many elements), so the caller refuses it
+  Napi::Array tensorArgs = Napi::Array::New(env, params.size());
+  for (size_t i = 0; i < params.size(); i++) {
+    c10::TypePtr t = params[i].real_type();
+    if (t->kind() == c10::TypeKind::OptionalType) t = t->expectRef<c10::OptionalType>().getElementType();
+    if (t->kind() == c10::TypeKind::ListType) t = t->expectRef<c10::ListType>().getElementType();
+    if (t->kind() == c10::TypeKind::OptionalType) t = t->expectRef<c10::OptionalType>().getElementType();
+    tensorArgs.Set(i, Napi::Boolean::New(env, t->kind() == c10::TypeKind::TensorType));
+  }
+  out.Set("tensorArgs", tensorArgs);
   return out;
 }
 

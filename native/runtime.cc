@@ -41,7 +41,7 @@ double newHandle(SlotPtr slot) {
 }
 
 static Entry* entryFor(double id) {
-  if (!(id >= 0)) return nullptr;
+  if (!(id >= 0 && id < 9007199254740992.0)) return nullptr;  // ids are exact integers below 2^53
   uint64_t raw = static_cast<uint64_t>(id);
   uint32_t index = static_cast<uint32_t>(raw % (1u << 24));
   uint32_t gen = static_cast<uint32_t>(raw / (1u << 24));

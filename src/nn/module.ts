@@ -227,7 +227,10 @@ export class Module {
     const strict = opts.strict ?? true;
     const given = stateDict instanceof Map ? stateDict : new Map(Object.entries(stateDict));
     const targets = new Map<string, { t: Tensor; fill?: number }>();
-    this._walkState('', (key, t, owner, name) => targets.set(key, { t, fill: owner.stateDefaults()[name] }));
+    // a default stands in only for a module whose other entries the state dict has
+    const loaded = new Set<Module>();
+    this._walkState('', (key, _t, owner) => given.has(key) && loaded.add(owner));
+    this._walkState('', (key, t, owner, name) => targets.set(key, { t, fill: loaded.has(owner) ? owner.stateDefaults()[name] : undefined }));
 
     const missingKeys: string[] = [];
     const mismatchedKeys: LoadStateDictResult['mismatchedKeys'] = [];
@@ -466,7 +469,7 @@ function release(owner: Module, old: Registered | undefined, now: unknown): void
 function checkName(m: Module, name: string, kind: string): void {
   if (name === '') throw new Error(`${m.constructor.name}: a ${kind} name cannot be empty`);
   if (name.includes('.')) throw new Error(`${m.constructor.name}: ${kind} name '${name}' cannot contain '.'`);
-  if (Reflect.has(Object.getPrototypeOf(m) as object, name)) {
+  if (name === 'training' || Reflect.has(Object.getPrototypeOf(m) as object, name)) {
     throw new Error(`${m.constructor.name}: '${name}' is a method or accessor of the class and cannot name a ${kind}; pick another name`);
   }
 }

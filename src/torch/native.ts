@@ -11,6 +11,8 @@ export interface OpInfo {
   returns: Array<'Tensor' | 'Tensor?' | 'Tensor[]' | 'alias' | 'value'>;
   writes: number[];
   args: string[];
+  /** per argument: whether the schema takes a tensor (or list of tensors) there */
+  tensorArgs: boolean[];
 }
 
 export interface SchemaArg { name: string; type: string; hasDefault: boolean; kwargOnly: boolean; write: boolean }

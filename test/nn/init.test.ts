@@ -61,14 +61,14 @@ for (const c of cases.filter((c) => c.kind === 'function')) {
   }));
 }
 
-test('calculateGain matches PyTorch', () => {
+test('calculateGain matches PyTorch', withNoLeaks(() => {
   const gains = JSON.parse(metadata.gains) as Record<string, number>;
   for (const [k, v] of Object.entries(gains)) {
     const got = k === 'leaky_relu_0.2' ? init.calculateGain('leaky_relu', 0.2) : init.calculateGain(k as init.Nonlinearity);
     assert.equal(got, v, k);
   }
   assert.throws(() => init.calculateGain('swish' as init.Nonlinearity), /unsupported nonlinearity 'swish'/);
-});
+}));
 
 test('initialisers on parameters do not record autograd history; fan needs 2 dims', withNoLeaks(() => {
   const w = empty([4, 3]).requiresGrad_(true);

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { fixture } from '../paths.js';
 import { withNoLeaks } from '../leak.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
-import { Tensor, fromRaw, manualSeed, noGrad, tidy } from '../../src/torch/index.js';
+import * as nn from '../../src/nn/index.js';
+import { Tensor, fromRaw, manualSeed, noGrad, randn, tidy } from '../../src/torch/index.js';
 import { assertClose, build, under, type LayerSpec } from './helpers.js';
 
 interface Case {
@@ -66,9 +67,64 @@ for (const c of cases) {
   }));
 }
 
-test('fixture covers every layer family the nn layer exports', () => {
+test('fixture covers every layer family the nn layer exports', withNoLeaks(() => {
   const layers = new Set(cases.flatMap((c) => [c.spec.layer, ...c.spec.args.filter((a): a is LayerSpec => typeof a === 'object' && a !== null).map((a) => a.layer)]));
   for (const l of ['Conv2d', 'ConvTranspose2d', 'BatchNorm2d', 'BatchNorm1d', 'GroupNorm', 'LayerNorm', 'Linear', 'ReLU', 'ReLU6', 'LeakyReLU', 'GELU', 'SiLU', 'Hardswish', 'Hardsigmoid', 'Sigmoid', 'Tanh', 'Softmax', 'LogSoftmax', 'Dropout', 'Dropout2d', 'MaxPool2d', 'AvgPool2d', 'AdaptiveAvgPool2d', 'Upsample', 'Identity', 'Flatten', 'Sequential']) {
     assert.ok(layers.has(l), `no fixture case for ${l}`);
   }
-});
+}));
+
+test('in-place activations and dropout overwrite their input and equal the out-of-place results', withNoLeaks(() => {
+  const layers: [nn.Module, nn.Module][] = [
+    [new nn.ReLU({ inplace: true }), new nn.ReLU()],
+    [new nn.ReLU6({ inplace: true }), new nn.ReLU6()],
+    [new nn.LeakyReLU({ negativeSlope: 0.2, inplace: true }), new nn.LeakyReLU(0.2)],
+    [new nn.SiLU({ inplace: true }), new nn.SiLU()],
+    [new nn.Hardswish({ inplace: true }), new nn.Hardswish()],
+    [new nn.Hardsigmoid({ inplace: true }), new nn.Hardsigmoid()],
+    [new nn.Dropout({ p: 0.4, inplace: true }), new nn.Dropout(0.4)],
+    [new nn.Dropout2d({ p: 0.4, inplace: true }), new nn.Dropout2d(0.4)],
+  ];
+  for (const [inplace, plain] of layers) {
+    tidy(() => {
+      const x = randn([2, 4, 3, 3]).mul(4);
+      manualSeed(3);
+      const want = plain.forward(x);
+      manualSeed(3);
+      const y = inplace.forward(x);
+      assert.equal(y, x, `${inplace.constructor.name}: returns its input`);
+      assert.deepEqual(x.toArray(), want.toArray(), inplace.constructor.name);
+    });
+  }
+}));
+
+test('layer options: AdaptiveAvgPool2d null sides, eval dropout, Flatten ranges', withNoLeaks(() => {
+  tidy(() => {
+    const x = randn([1, 2, 5, 6]);
+    const pooled = new nn.AdaptiveAvgPool2d([null, 1]).forward(x);
+    assert.deepEqual(pooled.shape, [1, 2, 5, 1]);
+    assert.ok(pooled.allclose(x.mean(-1, true), 1e-6, 1e-7), 'a null side keeps the input size');
+    const d = new nn.Dropout(0.9).eval();
+    assert.deepEqual(d.forward(x).toArray(), x.toArray());
+    assert.deepEqual(new nn.Flatten().forward(x).shape, [1, 60]);
+    assert.equal(new nn.Identity().forward(x), x);
+  });
+}));
+
+test('layers reject bad options with messages that say what to change', withNoLeaks(() => {
+  assert.throws(() => new nn.Conv2d(3, 4, 3, { groups: 2 }), /in_channels 3 must be divisible by groups 2/);
+  assert.throws(() => new nn.Conv2d(3, 4, 3, { padding: 'same', stride: 2 }), /padding 'same' needs stride 1/);
+  assert.throws(() => new nn.Conv2d(3, 4, 3, { paddingMode: 'mirror' as nn.PaddingMode }), /paddingMode must be/);
+  assert.throws(() => new nn.ConvTranspose2d(3, 4, 3, { stride: 2, outputPadding: 2 }), /outputPadding \[2,2\] must be smaller than stride/);
+  assert.throws(() => new nn.GroupNorm(3, 4), /numChannels 4 must be divisible by numGroups 3/);
+  assert.throws(() => new nn.Upsample({}), /exactly one of size and scaleFactor/);
+  assert.throws(() => new nn.Upsample({ scaleFactor: 2, alignCorners: true }), /alignCorners only applies/);
+  assert.throws(() => new nn.Dropout(1.5), /between 0 and 1, got 1.5/);
+  const bn = new nn.BatchNorm2d(3);
+  const flat = randn([2, 3]);
+  assert.throws(() => bn.forward(flat), /BatchNorm2d: expected 4D input \(N, C, H, W\), got 2D/);
+  const convT = new nn.ConvTranspose2d(3, 4, 3, { stride: 2 });
+  const img = randn([1, 3, 4, 4]);
+  assert.throws(() => convT.forward(img, [20, 20]), /output size \[20,20\] is not reachable.*dim 0 must be in 9\.\.10/);
+  for (const d of [bn, convT, flat, img]) d.dispose();
+}));

@@ -110,6 +110,9 @@ test('a checkpoint without num_batches_tracked (before PyTorch 0.4.1) loads; the
   const old = new Map([...pthState].filter(([k]) => !k.endsWith('num_batches_tracked')));
   assert.deepEqual(net.loadStateDict(old).missingKeys, []);
   assert.deepEqual(net.blocks.at(0).bn.num_batches_tracked!.toArray(), [0]);
+  // but a BatchNorm the checkpoint does not cover at all is reported missing, counter included
+  const partial = new Map([...pthState].filter(([k]) => !k.startsWith('stem.1.')));
+  assert.deepEqual(net.loadStateDict(partial, { strict: false }).missingKeys, ['stem.1.weight', 'stem.1.bias', 'stem.1.running_mean', 'stem.1.running_var', 'stem.1.num_batches_tracked']);
 }));
 
 test('loadStateDict takes Tensors too, converting dtype, keeping tensor identity', () => {
