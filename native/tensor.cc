@@ -219,26 +219,38 @@ Napi::Value SetGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// run() for the autograd entry points, with their name on errors also when the work is queued
+// (the error then reaches JS later, as the rejection of runAsync's Promise)
+void runNamed(Napi::Env env, const char* name, std::function<void()> work) {
+  if (!asyncActive()) {
+    try {
+      run(env, std::move(work));
+    } catch (...) {
+      rethrowAsJs(env, name);
+    }
+    return;
+  }
+  run(env, [name, work = std::move(work)]() {
+    try {
+      work();
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string(name) + ": " + cleanMessage(e.what()));
+    }
+  });
+}
+
 Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SlotPtr t = lookup(env, info[0], "requiresGrad");
   bool flag = info[1].As<Napi::Boolean>();
-  try {
-    run(env, [t, flag]() { t->t.set_requires_grad(flag); });
-  } catch (...) {
-    rethrowAsJs(env, "requiresGrad");
-  }
+  runNamed(env, "requiresGrad", [t, flag]() { t->t.set_requires_grad(flag); });
   return env.Undefined();
 }
 
 Napi::Value RetainGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SlotPtr t = lookup(env, info[0], "retainGrad");
-  try {
-    run(env, [t]() { t->t.retain_grad(); });
-  } catch (...) {
-    rethrowAsJs(env, "retainGrad");
-  }
+  runNamed(env, "retainGrad", [t]() { t->t.retain_grad(); });
   return env.Undefined();
 }
 
@@ -258,17 +270,13 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   bool retain = info[2].As<Napi::Boolean>();
   bool create = info[3].As<Napi::Boolean>();
   ExecMode mode = currentMode();
-  try {
-    run(env, [outputs, grads, retain, create, mode]() {
-      std::vector<at::Tensor> o, g;
-      for (auto& s : outputs) o.push_back(s->t);
-      for (auto& s : grads) g.push_back(s ? s->t : at::Tensor());
-      ModeGuard guard(mode);
-      torch::autograd::backward(o, g, retain, create);
-    });
-  } catch (...) {
-    rethrowAsJs(env, "backward");
-  }
+  runNamed(env, "backward", [outputs, grads, retain, create, mode]() {
+    std::vector<at::Tensor> o, g;
+    for (auto& s : outputs) o.push_back(s->t);
+    for (auto& s : grads) g.push_back(s ? s->t : at::Tensor());
+    ModeGuard guard(mode);
+    torch::autograd::backward(o, g, retain, create);
+  });
   return env.Undefined();
 }
 

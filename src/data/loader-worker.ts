@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Sample, SampleRef } from './types.js';
 import { Compose } from './transforms/index.js';
-import { assembleBatch, startLoads, type BatchBuffers, type FromWorker, type ToWorker, type WorkerInit } from './loader.js';
+import { assembleBatch, startLoads, type BatchBuffers, type FromWorker, type SlotReply, type ToWorker, type WorkerInit } from './loader.js';
 
 type LoadFn = (ref: SampleRef, spec: WorkerInit['spec']) => Promise<Sample | null>;
 
@@ -28,11 +28,14 @@ interface Queued {
   id: number;
   epoch: number;
   indices: number[];
-  reuse: BatchBuffers;
+  slot?: number;
   loads: ReturnType<typeof startLoads>;
 }
 let queue: Queued[] = [];
 let busy = false;
+// Batch slots (recycle mode): SharedArrayBuffers the main thread holds too, rewritten in place.
+const slots = new Map<number, BatchBuffers>();
+const EMPTY = new Float32Array(0);
 
 async function pump(): Promise<void> {
   if (busy) return;
@@ -42,9 +45,19 @@ async function pump(): Promise<void> {
     let msg: FromWorker;
     let transfer: ArrayBuffer[] = [];
     try {
-      const r = await assembleBatch(job.indices, job.loads, compose, init.seed, job.epoch, (i) => refs[i], job.reuse);
-      msg = { type: 'batch', id: job.id, batch: r.batch, skipped: r.skipped };
+      const reuse = job.slot === undefined ? {} : (slots.get(job.slot) ?? {});
+      const r = await assembleBatch(job.indices, job.loads, compose, init.seed, job.epoch, (i) => refs[i], reuse, job.slot !== undefined);
       transfer = r.transfer;
+      if (job.slot === undefined) {
+        msg = { type: 'batch', id: job.id, batch: r.batch, skipped: r.skipped };
+      } else {
+        const { images, masks, ...rest } = r.batch;
+        const fresh = images.buffer !== reuse.images || masks?.buffer !== reuse.masks;
+        if (fresh) slots.set(job.slot, { images: images.buffer, masks: masks?.buffer });
+        const slot: SlotReply = { id: job.slot, imagesLength: images.length, masksLength: masks?.length };
+        if (fresh) slot.buffers = { images: images.buffer, masks: masks?.buffer };
+        msg = { type: 'batch', id: job.id, batch: { ...rest, images: EMPTY }, skipped: r.skipped, slot };
+      }
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       msg = { type: 'error', id: job.id, message: err.message, stack: err.stack };
@@ -59,6 +72,6 @@ port.on('message', (msg: ToWorker) => {
     queue = [];
     return;
   }
-  queue.push({ id: msg.id, epoch: msg.epoch, indices: msg.indices, reuse: msg.reuse, loads: startLoads(msg.indices, load) });
+  queue.push({ id: msg.id, epoch: msg.epoch, indices: msg.indices, slot: msg.slot, loads: startLoads(msg.indices, load) });
   void pump();
 });

@@ -18,10 +18,23 @@ function resolve(key: string): OpInfo {
   return info;
 }
 
-function toNative(v: unknown): unknown {
-  if (v instanceof Tensor) return v.handle;
-  if (Array.isArray(v)) return v.length > 0 && v.some((x) => x instanceof Tensor || x === null) ? v.map((x) => (x instanceof Tensor ? x.handle : null)) : v;
+// A Tensor crosses as its handle id, a plain number: where the schema takes no tensor (an int,
+// a size) it would be read as that number, so it is refused here.
+function toNative(key: string, info: OpInfo, v: unknown, i: number): unknown {
+  const takesTensor = info.tensorArgs[i] ?? true; // extra arguments: the native side reports the count
+  if (v instanceof Tensor) {
+    if (!takesTensor) notATensorArg(key, info, i);
+    return v.handle;
+  }
+  if (Array.isArray(v) && v.length > 0 && v.some((x) => x instanceof Tensor || x === null)) {
+    if (takesTensor) return v.map((x) => (x instanceof Tensor ? x.handle : null));
+    if (v.some((x) => x instanceof Tensor)) notATensorArg(key, info, i);
+  }
   return v;
+}
+
+function notATensorArg(key: string, info: OpInfo, i: number): never {
+  throw new TypeError(`${key.includes('::') ? key : `aten::${key}`}: argument '${info.args[i]}' takes no tensor, got a Tensor (pass a number or an array of numbers)`);
 }
 
 function wrap(kind: OpInfo['returns'][number], v: unknown, args: unknown[], writes: number[], aliasIndex: number): unknown {
@@ -46,7 +59,7 @@ function wrap(kind: OpInfo['returns'][number], v: unknown, args: unknown[], writ
  */
 export function callOp(key: string, ...args: unknown[]): any {
   const info = resolve(key);
-  const raw = native.callOp(info.id, args.map(toNative));
+  const raw = native.callOp(info.id, args.map((v, i) => toNative(key, info, v, i)));
   const n = info.returns.length;
   if (n === 0) return undefined;
   if (n === 1) return wrap(info.returns[0], raw, args, info.writes, 0);

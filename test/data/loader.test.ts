@@ -181,28 +181,54 @@ test('breaking out of a loop continues from the next batch', async () => {
   await loader.close();
 });
 
-test('recycle: same batches, old arrays taken back two batches later', async () => {
+test('recycle: same batches from a bounded set of reused buffers', async () => {
   const ds = new SegDataset({ refs });
-  const plain = new DataLoader(ds, { batchSize: 2, shuffle: true, seed: 9, transform: crop });
-  const want = (await collect(plain)).map((b) => [b.images.slice(), b.masks!.slice()] as const);
-  await plain.close();
-  for (const numWorkers of [0, 2]) {
-    const loader = new DataLoader(ds, { batchSize: 2, shuffle: true, seed: 9, transform: crop, numWorkers, recycle: true });
-    for (let epoch = 0; epoch < 2; epoch++) {
-      const seen: Batch[] = [];
-      for await (const b of loader) {
-        seen.push(b);
-        const k = seen.length - 1;
-        if (epoch === 0) {
+  for (const transform of [crop, fused]) {
+    const plain = new DataLoader(ds, { batchSize: 2, shuffle: true, seed: 9, transform });
+    const want = [...(await collect(plain)), ...(await collect(plain))].map((b) => [b.images.slice(), b.masks!.slice()] as const);
+    await plain.close();
+    for (const numWorkers of [0, 2]) {
+      const loader = new DataLoader(ds, { batchSize: 2, shuffle: true, seed: 9, transform, numWorkers, recycle: true });
+      const buffers = new Set<ArrayBufferLike>();
+      let k = 0;
+      let previous: readonly [Float32Array, Int32Array] | undefined;
+      for (let epoch = 0; epoch < 2; epoch++) {
+        for await (const b of loader) {
           assert.deepEqual(b.images, want[k]![0], `numWorkers ${numWorkers}, batch ${k}`);
           assert.deepEqual(b.masks, want[k]![1]);
+          if (previous) {
+            assert.deepEqual(previous[0], want[k - 1]![0], 'the previous batch is still intact');
+            assert.deepEqual(previous[1], want[k - 1]![1]);
+          }
+          previous = [b.images, b.masks!];
+          buffers.add(b.images.buffer);
+          k++;
         }
-        if (k >= 1) assert.equal(seen[k - 1]!.images.length, 2 * 3 * 16 * 16, 'the previous batch is still intact');
-        if (k >= 2) assert.equal(seen[k - 2]!.images.length, 0, 'two batches back is taken back');
       }
+      assert.equal(k, 12);
+      // at most (batches in flight) + (2 held by the consumer) buffers, not one per batch
+      assert.ok(buffers.size <= (numWorkers > 0 ? numWorkers * 2 : 2) + 2, `${buffers.size} image buffers for 12 batches`);
+      if (numWorkers > 0) assert.ok([...buffers].every((x) => x instanceof SharedArrayBuffer));
+      await loader.close();
     }
-    await loader.close();
   }
+});
+
+test('recycle: breaking out and resuming keeps batches right', async () => {
+  const ds = new SegDataset({ refs });
+  const plain = new DataLoader(ds, { batchSize: 2, shuffle: true, seed: 4, transform: fused });
+  const want = (await collect(plain)).map((b) => b.images.slice());
+  await plain.close();
+  const loader = new DataLoader(ds, { batchSize: 2, shuffle: true, seed: 4, transform: fused, numWorkers: 2, prefetch: 3, recycle: true });
+  const got: Float32Array[] = [];
+  for await (const b of loader) {
+    got.push(b.images.slice());
+    if (got.length === 2) break; // cancels the batches in flight; their slots are reused
+  }
+  for await (const b of loader) got.push(b.images.slice());
+  assert.equal(got.length, want.length);
+  for (let k = 0; k < want.length; k++) assert.deepEqual(got[k], want[k], `batch ${k}`);
+  await loader.close();
 });
 
 test('samples of different sizes in one batch: the error names the sample and the fix', async () => {

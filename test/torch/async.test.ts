@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { F, inferenceMode, isGradEnabled, manualSeed, memory, noGrad, ones, randn, runAsync, tensor, tidy, type Tensor } from '../../src/torch/index.js';
-import { noLeak, noLeakAsync } from './leak.js';
+import { withNoLeaks } from '../leak.js';
 
 // a conv stack heavy enough to take tens of milliseconds on 2 cores
 function convStack(x: Tensor, w: Tensor, layers = 12): Tensor {
@@ -18,7 +18,7 @@ function inputs(): { x: Tensor; w: Tensor } {
   return tidy(() => ({ x: randn([1, 16, 96, 96]), w: randn([16, 16, 3, 3]).mul(0.1) }));
 }
 
-test('runAsync returns a Promise, timers run meanwhile, and results equal the synchronous ones', () => noLeakAsync(async () => {
+test('runAsync returns a Promise, timers run meanwhile, and results equal the synchronous ones', withNoLeaks(async () => {
   const { x, w } = inputs();
   const sync = convStack(x, w);
   let ticks = 0;
@@ -35,7 +35,7 @@ test('runAsync returns a Promise, timers run meanwhile, and results equal the sy
   for (const t of [x, w, sync, result]) t.dispose();
 }));
 
-test('reading a pending tensor waits for it, inside the block and after it closed', () => noLeakAsync(async () => {
+test('reading a pending tensor waits for it, inside the block and after it closed', withNoLeaks(async () => {
   const { x, w } = inputs();
   let inside: number[] = [];
   let y!: Tensor;
@@ -54,7 +54,7 @@ test('reading a pending tensor waits for it, inside the block and after it close
   for (const t of [x, w, y, early, z]) t.dispose();
 }));
 
-test('an error inside async work rejects the Promise with the op name; later ops are skipped', () => noLeakAsync(async () => {
+test('an error inside async work rejects the Promise with the op name; later ops are skipped', withNoLeaks(async () => {
   let after!: Tensor;
   let bad!: Tensor;
   const a = ones([2, 3]);
@@ -69,13 +69,17 @@ test('an error inside async work rejects the Promise with the op name; later ops
   assert.throws(() => bad.add(1), /aten::add\.Scalar: an argument has no value/);
   // a mistake found while converting arguments on the JS thread rejects as well
   await assert.rejects(runAsync(() => a.sum('x' as unknown as number)), /aten::sum\.dim_IntList: argument 'dim'/);
+  // autograd entry points name themselves too
+  const x = tensor([1, 2], { requiresGrad: true });
+  await assert.rejects(runAsync(() => tidy(() => x.mul(2).backward())), /^Error: backward: grad can be implicitly created only for scalar outputs/);
+  x.dispose();
   // the queue recovers: the next block works
   const ok = await runAsync(() => a.add(1));
   assert.deepEqual(ok.toArray(), [2, 2, 2, 2, 2, 2]);
   for (const t of [a, bad, after, ok]) t.dispose();
 }));
 
-test('grad modes set around runAsync hold on the compute thread', () => noLeakAsync(async () => {
+test('grad modes set around runAsync hold on the compute thread', withNoLeaks(async () => {
   const x = tensor([1, 2, 3], { requiresGrad: true });
   const withGrad = await runAsync(() => x.mul(2));
   assert.match(withGrad.info().gradFn ?? '', /^MulBackward/);
@@ -91,7 +95,7 @@ test('grad modes set around runAsync hold on the compute thread', () => noLeakAs
   for (const t of [x, withGrad, without, inferred]) t.dispose();
 }));
 
-test('runAsync refuses nesting and async functions', () => noLeakAsync(async () => {
+test('runAsync refuses nesting and async functions', withNoLeaks(async () => {
   let inner!: Promise<number>;
   const outer = runAsync(() => {
     inner = runAsync(() => 1);
@@ -106,7 +110,7 @@ test('runAsync refuses nesting and async functions', () => noLeakAsync(async () 
   t.dispose();
 }));
 
-test('disposing tensors while their work is queued is safe', () => noLeakAsync(async () => {
+test('disposing tensors while their work is queued is safe', withNoLeaks(async () => {
   const { x, w } = inputs();
   const before = memory().tensors;
   let y!: Tensor;
@@ -123,8 +127,8 @@ test('disposing tensors while their work is queued is safe', () => noLeakAsync(a
   assert.equal(memory().tensors, before - 2);
 }));
 
-test('noLeak helper sees a leak', () => {
+test('the leak check sees a leak', async () => {
   let t: Tensor | undefined;
-  assert.throws(() => noLeak(() => { t = ones([1]); }), /leaked 1 native tensor/);
+  await assert.rejects(withNoLeaks(() => { t = ones([1]); }), /1 native tensor\(s\) leaked/);
   t!.dispose();
 });

@@ -3,12 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../src/torch/index.js';
-import { noLeak, noLeakAsync } from './leak.js';
+import { withNoLeaks } from '../leak.js';
 
 const { F } = torch;
 
-test('autocast(cpu) runs conv2d in bfloat16 and keeps float32 outside', () => {
-  noLeak(() => {
+test('autocast(cpu) runs conv2d in bfloat16 and keeps float32 outside', withNoLeaks(() => {
+  {
     torch.manualSeed(3);
     torch.tidy(() => {
       const x = torch.randn([2, 8, 16, 16]);
@@ -24,11 +24,11 @@ test('autocast(cpu) runs conv2d in bfloat16 and keeps float32 outside', () => {
       // leaving the block restores float32
       assert.equal(F.conv2d(x, w).dtype, 'float32');
     });
-  });
-});
+  }
+}));
 
-test('autocast keeps reductions such as cross-entropy in float32 and backward works', () => {
-  noLeak(() => {
+test('autocast keeps reductions such as cross-entropy in float32 and backward works', withNoLeaks(() => {
+  {
     torch.tidy(() => {
       const x = torch.randn([2, 3, 8, 8]);
       const w = torch.randn([4, 3, 3, 3], { requiresGrad: true });
@@ -40,15 +40,15 @@ test('autocast keeps reductions such as cross-entropy in float32 and backward wo
       assert.equal(g.dtype, 'float32');
       assert.deepEqual(g.shape, [4, 3, 3, 3]);
     });
-  });
-});
+  }
+}));
 
-test('autocast applies to ops queued by runAsync', async () => {
-  await noLeakAsync(async () => {
+test('autocast applies to ops queued by runAsync', withNoLeaks(async () => {
+  {
     const x = torch.randn([1, 4, 8, 8]);
     const w = torch.randn([2, 4, 1, 1]);
     const y = await torch.autocast('cpu', () => torch.runAsync(() => F.conv2d(x, w)));
     assert.equal(y.dtype, 'bfloat16');
     for (const t of [x, w, y]) t.dispose();
-  });
-});
+  }
+}));

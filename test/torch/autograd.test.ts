@@ -3,12 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backward, enableGrad, inferenceMode, isGradEnabled, noGrad, tensor, tidy } from '../../src/torch/index.js';
-import { noLeak } from './leak.js';
+import { withNoLeaks } from '../leak.js';
 
 const close = (a: number[], b: number[], what: string) =>
   a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) <= 1e-6 * Math.max(1, Math.abs(b[i])), `${what}: [${a}] vs [${b}]`));
 
-test('requiresGrad, leaves and grad_fn', () => noLeak(() => tidy(() => {
+test('requiresGrad, leaves and grad_fn', withNoLeaks(() => tidy(() => {
   const x = tensor([1, 2, 3], { requiresGrad: true });
   assert.equal(x.requiresGrad, true);
   assert.equal(x.info().isLeaf, true);
@@ -25,7 +25,7 @@ test('requiresGrad, leaves and grad_fn', () => noLeak(() => tidy(() => {
   assert.throws(() => tensor([1, 2], { dtype: 'int64' }).requiresGrad_(), /requiresGrad: Only Tensors of floating point/);
 })));
 
-test('backward with an output gradient, accumulation, and clearing', () => noLeak(() => tidy(() => {
+test('backward with an output gradient, accumulation, and clearing', withNoLeaks(() => tidy(() => {
   const x = tensor([1, 2, 3], { requiresGrad: true });
   const g = tensor([1, 10, 100]);
   x.mul(x).backward(g); // d(x²)/dx · g = 2x·g
@@ -40,7 +40,7 @@ test('backward with an output gradient, accumulation, and clearing', () => noLea
   close(x.grad!.toArray(), [7, 8, 9], 'assigned');
 })));
 
-test('backward of several outputs at once, retainGraph, createGraph', () => noLeak(() => tidy(() => {
+test('backward of several outputs at once, retainGraph, createGraph', withNoLeaks(() => tidy(() => {
   const x = tensor([1, 2], { requiresGrad: true });
   const a = x.mul(2);
   const b = x.pow(2);
@@ -64,7 +64,7 @@ test('backward of several outputs at once, retainGraph, createGraph', () => noLe
   close(z.grad!.toArray(), [12], 'second derivative 6z');
 })));
 
-test('detach and retainGrad', () => noLeak(() => tidy(() => {
+test('detach and retainGrad', withNoLeaks(() => tidy(() => {
   const x = tensor([1, 2, 3], { requiresGrad: true });
   const y = x.mul(2);
   const d = y.detach();
@@ -79,14 +79,14 @@ test('detach and retainGrad', () => noLeak(() => tidy(() => {
   close(x.grad!.toArray(), [18, 36, 54], 'leaf gradient (18x)');
 })));
 
-test('backward errors name backward and say why', () => noLeak(() => tidy(() => {
+test('backward errors name backward and say why', withNoLeaks(() => tidy(() => {
   const x = tensor([1, 2, 3], { requiresGrad: true });
   assert.throws(() => x.mul(2).backward(), (e: Error) => e instanceof Error && /^backward: grad can be implicitly created only for scalar outputs/.test(e.message));
   assert.throws(() => tensor([1]).sum().backward(), /backward: element 0 of tensors does not require grad/);
   assert.throws(() => x.mul(2).backward(tensor([1, 2])), /backward: .*shape/i);
 })));
 
-test('noGrad records no graph; enableGrad inside it does; modes restore, also after a throw', () => noLeak(() => tidy(() => {
+test('noGrad records no graph; enableGrad inside it does; modes restore, also after a throw', withNoLeaks(() => tidy(() => {
   const x = tensor([1, 2], { requiresGrad: true });
   const y = noGrad(() => {
     assert.equal(isGradEnabled(), false);
@@ -106,7 +106,7 @@ test('noGrad records no graph; enableGrad inside it does; modes restore, also af
   assert.match(x.mul(2).info().gradFn ?? '', /^MulBackward\d/);
 })));
 
-test('inferenceMode: no graph, and its tensors cannot join autograd later', () => noLeak(() => tidy(() => {
+test('inferenceMode: no graph, and its tensors cannot join autograd later', withNoLeaks(() => tidy(() => {
   const x = tensor([1, 2], { requiresGrad: true });
   const y = inferenceMode(() => x.mul(2));
   assert.equal(y.requiresGrad, false);

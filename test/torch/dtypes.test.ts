@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { F, fromRaw, randn, tensor, tidy, toRaw, type DType } from '../../src/torch/index.js';
-import { noLeak } from './leak.js';
+import { withNoLeaks } from '../leak.js';
 
 const DTYPES: DType[] = ['float32', 'float16', 'bfloat16', 'float64', 'uint8', 'int32', 'int64', 'bool'];
 const ARRAY_OF: Record<DType, string> = {
@@ -21,7 +21,7 @@ function expectedIn(d: DType, values: number[]): number[] {
   return values;
 }
 
-test('nested arrays of every dtype round-trip through data(), toArray() and item()', () => noLeak(() => tidy(() => {
+test('nested arrays of every dtype round-trip through data(), toArray() and item()', withNoLeaks(() => tidy(() => {
   for (const d of DTYPES) {
     const t = tensor([VALUES.slice(0, 2), VALUES.slice(2, 4)], { dtype: d });
     assert.equal(t.dtype, d);
@@ -38,7 +38,7 @@ test('nested arrays of every dtype round-trip through data(), toArray() and item
   assert.equal(tensor(5).item(), 5);
 })));
 
-test('TypedArrays keep their dtype and data; int64 keeps values beyond 2^53 exactly', () => noLeak(() => tidy(() => {
+test('TypedArrays keep their dtype and data; int64 keeps values beyond 2^53 exactly', withNoLeaks(() => tidy(() => {
   const f = new Float32Array([1.5, -2.25, 3e-8, 1e30]);
   assert.deepEqual(Array.from(tensor(f).data() as Float32Array), Array.from(f));
   const d = new Float64Array([Math.PI, -1e-300, 1e300]);
@@ -61,7 +61,7 @@ test('TypedArrays keep their dtype and data; int64 keeps values beyond 2^53 exac
   assert.deepEqual(c.toArray(), [1, 2]);
 })));
 
-test('float16 and bfloat16 read out as their raw IEEE bits; fromRaw/toRaw round-trip bytes', () => noLeak(() => tidy(() => {
+test('float16 and bfloat16 read out as their raw IEEE bits; fromRaw/toRaw round-trip bytes', withNoLeaks(() => tidy(() => {
   // 1, -2, 0.5 in half: 0x3c00, 0xc000, 0x3800; in bfloat16: 0x3f80, 0xc000, 0x3f00
   assert.deepEqual(Array.from(tensor([1, -2, 0.5], { dtype: 'float16' }).data() as Uint16Array), [0x3c00, 0xc000, 0x3800]);
   assert.deepEqual(Array.from(tensor([1, -2, 0.5], { dtype: 'bfloat16' }).data() as Uint16Array), [0x3f80, 0xc000, 0x3f00]);
@@ -79,7 +79,7 @@ test('float16 and bfloat16 read out as their raw IEEE bits; fromRaw/toRaw round-
   assert.deepEqual(fromRaw({ dtype: 'float32', shape: [2], data: file.subarray(1) }).toArray(), [2.5, -1]);
 })));
 
-test('.to() converts between every pair of dtypes like PyTorch', () => noLeak(() => tidy(() => {
+test('.to() converts between every pair of dtypes like PyTorch', withNoLeaks(() => tidy(() => {
   for (const from of DTYPES) {
     const src = tensor(VALUES, { dtype: from });
     const held = expectedIn(from, VALUES);
@@ -99,7 +99,7 @@ test('.to() converts between every pair of dtypes like PyTorch', () => noLeak(()
   assert.equal(tensor([1]).to('float32').dtype, 'float32');
 })));
 
-test('channels-last: layout, flags, logical data and conv2d results', () => noLeak(() => tidy(() => {
+test('channels-last: layout, flags, logical data and conv2d results', withNoLeaks(() => tidy(() => {
   const x = randn([2, 3, 5, 4]);
   const cl = x.contiguous('channels_last');
   const info = cl.info();
@@ -124,7 +124,7 @@ test('channels-last: layout, flags, logical data and conv2d results', () => noLe
   }
 })));
 
-test('dataView() shares memory with the tensor', () => noLeak(() => {
+test('dataView() shares memory with the tensor', withNoLeaks(() => {
   const t = tensor([1, 2, 3]);
   const v = t.dataView() as Float32Array;
   v[1] = 42;
@@ -133,7 +133,7 @@ test('dataView() shares memory with the tensor', () => noLeak(() => {
   assert.equal(v[1], 42, 'the view keeps the storage alive after dispose');
 }));
 
-test('bad data is refused with a message', () => noLeak(() => {
+test('bad data is refused with a message', withNoLeaks(() => {
   assert.throws(() => tensor([[1, 2], [3]]), /ragged/);
   assert.throws(() => tensor(new Uint16Array(2) as unknown as Float32Array), /Uint16Array/);
   assert.throws(() => tensor(new Float32Array(3), { shape: [2, 2] }), /needs 16 bytes, got 12/);

@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { keep, memory, ones, tensor, tidy, zeros, type Tensor } from '../../src/torch/index.js';
-import { noLeak } from './leak.js';
+import { withNoLeaks } from '../leak.js';
 
-test('dispose frees at once; a second dispose is harmless; use after dispose throws', () => noLeak(() => {
+test('dispose frees at once; a second dispose is harmless; use after dispose throws', withNoLeaks(() => {
   const before = memory();
   const t = zeros([1000]);
   assert.deepEqual(memory(), { tensors: before.tensors + 1, bytes: before.bytes + 4000 });
@@ -19,7 +19,7 @@ test('dispose frees at once; a second dispose is harmless; use after dispose thr
   }
 }));
 
-test('memory() counts handles and the bytes of distinct storages', () => noLeak(() => {
+test('memory() counts handles and the bytes of distinct storages', withNoLeaks(() => {
   const base = memory();
   const a = zeros([10, 10]); // 400 bytes
   const b = zeros([10], { dtype: 'int64' }); // 80 bytes
@@ -37,7 +37,7 @@ test('memory() counts handles and the bytes of distinct storages', () => noLeak(
   c.dispose();
 }));
 
-test('tidy frees everything but what it returns: a tensor, arrays, objects, Maps of them', () => noLeak(() => {
+test('tidy frees everything but what it returns: a tensor, arrays, objects, Maps of them', withNoLeaks(() => {
   const base = memory().tensors;
   const one = tidy(() => ones([2]).add(1).mul(2));
   assert.equal(memory().tensors, base + 1);
@@ -66,7 +66,7 @@ test('tidy frees everything but what it returns: a tensor, arrays, objects, Maps
   outside.dispose();
 }));
 
-test('nested tidy: the inner result moves to the outer scope', () => noLeak(() => {
+test('nested tidy: the inner result moves to the outer scope', withNoLeaks(() => {
   const base = memory().tensors;
   let inner!: Tensor;
   let innerDropped!: Tensor;
@@ -85,7 +85,7 @@ test('nested tidy: the inner result moves to the outer scope', () => noLeak(() =
   outer.dispose();
 }));
 
-test('tidy frees on a throw, refuses a Promise, and keep() survives scopes', () => noLeak(() => {
+test('tidy frees on a throw, refuses a Promise, and keep() survives scopes', withNoLeaks(() => {
   const base = memory().tensors;
   assert.throws(() => tidy(() => {
     ones([3]).add(1);
@@ -106,7 +106,7 @@ test('tidy frees on a throw, refuses a Promise, and keep() survives scopes', () 
   kept.dispose();
 }));
 
-test('`using` disposes at the end of the block', () => noLeak(() => {
+test('`using` disposes at the end of the block', withNoLeaks(() => {
   const base = memory().tensors;
   let escaped: Tensor;
   {
@@ -128,7 +128,7 @@ test('`using` disposes at the end of the block', () => noLeak(() => {
   assert.equal(memory().tensors, base);
 }));
 
-test('gradients read through .grad are handles of their own', () => noLeak(() => {
+test('gradients read through .grad are handles of their own', withNoLeaks(() => {
   const x = tensor([1, 2], { requiresGrad: true });
   tidy(() => x.mul(2).sum().backward());
   const base = memory().tensors;

@@ -7,7 +7,7 @@ import { fixture } from '../paths.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import type { RawTensor } from '../../src/io/raw.js';
 import { F, Tensor, backward, cat, fromRaw, stack, tidy, where } from '../../src/torch/index.js';
-import { noLeak } from './leak.js';
+import { withNoLeaks } from '../leak.js';
 
 type OpFn = (...xs: Tensor[]) => Tensor | Tensor[];
 interface Tol { rtol: number; atol: number }
@@ -195,5 +195,5 @@ test('every fixture case has a segkit op and every op a fixture', () => {
 });
 
 for (const [name, fn, tol] of OPS) {
-  test(`parity with PyTorch: ${name}`, () => noLeak(() => helperTestOp(name, fn, tol), name));
+  test(`parity with PyTorch: ${name}`, withNoLeaks(() => helperTestOp(name, fn, tol)));
 }

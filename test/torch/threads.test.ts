@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { buildInfo, getNumThreads, ones, runAsync, setNumThreads, tidy } from '../../src/torch/index.js';
-import { noLeakAsync } from './leak.js';
+import { withNoLeaks } from '../leak.js';
 
 const libtorchThreads = (): number => Number(/at::get_num_threads\(\) : (\d+)/.exec(buildInfo().parallel)?.[1]);
 
@@ -13,7 +13,7 @@ test('the default thread count is the number of available cores', () => {
   assert.equal(libtorchThreads(), availableParallelism());
 });
 
-test('setNumThreads/getNumThreads round-trip, reach libtorch, and refuse nonsense', () => noLeakAsync(async () => {
+test('setNumThreads/getNumThreads round-trip, reach libtorch, and refuse nonsense', withNoLeaks(async () => {
   const original = getNumThreads();
   try {
     for (const n of [1, 3, original]) {
