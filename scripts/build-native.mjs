@@ -1,6 +1,6 @@
 // Builds the native addon against the libtorch that find-libtorch.mjs finds, and records what
 // it found in build/libtorch.json. Without libtorch it prints how to install it and stops.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { findLibtorch, HELP } from './find-libtorch.mjs';
@@ -15,6 +15,22 @@ const found = findLibtorch();
 if (!found) {
   console.error(HELP);
   process.exit(1);
+}
+
+// Up to date: the addon is newer than its sources and was built against the libtorch found now.
+// (npm runs this on every `npm install`; --force rebuilds anyway.)
+function upToDate() {
+  const addon = 'build/Release/segkit.node';
+  if (!existsSync(addon) || !existsSync('build/libtorch.json')) return false;
+  const built = statSync(addon).mtimeMs;
+  const sources = ['binding.gyp', ...readdirSync('native').map((f) => join('native', f))];
+  if (sources.some((f) => statSync(f).mtimeMs > built)) return false;
+  const record = JSON.parse(readFileSync('build/libtorch.json', 'utf8'));
+  return record.root === found.root && record.lib === found.lib;
+}
+if (!process.argv.includes('--force') && upToDate()) {
+  console.log('segkit native addon is up to date (npm run build:native to rebuild)');
+  process.exit(0);
 }
 
 // node-gyp ships with npm; build against the headers of this Node.js (no download).

@@ -26,10 +26,9 @@ fi
 # onnxruntime-node (a benchmark peer) would download CUDA libraries; its CPU build ships in the package
 export ONNXRUNTIME_NODE_INSTALL=skip
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm ci --no-audit --no-fund  # its install script builds the native addon
 fi
 
-if [ ! -f build/Release/segkit.node ] || [ -n "$(find native binding.gyp -newer build/Release/segkit.node 2>/dev/null)" ]; then
-  node scripts/build-native.mjs
-fi
+# rebuilds the addon only when native/ changed since, or libtorch moved
+node scripts/build-native.mjs
 npm run -s build

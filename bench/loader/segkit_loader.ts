@@ -21,7 +21,8 @@ if (!Number.isInteger(workers) || workers < 0) throw new Error(`--workers must b
 // PIL (the peer's resize) filters when it shrinks; antialias on does the same work here.
 const antialias = (flags.rest.antialias ?? 'true') !== 'false';
 // A training loop turns each batch into tensors before asking for the next, so it can let the
-// loader reuse batch arrays (DataLoaderOptions.recycle); --recycle false measures without.
+// loader rewrite batch memory in place (DataLoaderOptions.recycle); --recycle false measures
+// fresh arrays per batch.
 const recycle = (flags.rest.recycle ?? 'true') !== 'false';
 if (!existsSync(join(dataDir, 'images'))) throw new Error(`${dataDir}/images not found; run: node bench/loader/make_data.mjs --out ${dataDir}`);
 

@@ -13,7 +13,9 @@
 //
 // Workers rebuild samples from the dataset's JSON spec (`toSpec()`) with `loadSample` of
 // ./dataset.js (or `sampleModule`); each worker assembles whole batches straight into the batch
-// buffers and transfers them, so nothing is copied on the way back.
+// buffers (the last resize writes normalised floats directly) and transfers them, so nothing is
+// copied on the way back. With `recycle`, batches live in SharedArrayBuffer slots that are
+// rewritten in place, so nothing is allocated or moved per batch either.
 import { Worker } from 'node:worker_threads';
 import type { Batch, Instance, Sample, SampleRef } from './types.js';
 import { Compose, type StepConfig } from './transforms/index.js';
