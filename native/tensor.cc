@@ -79,14 +79,25 @@ std::vector<int64_t> toShape(Napi::Env env, const Napi::Value& v) {
 // fromBytes(bytes: ArrayBufferView, shape, dtype) -> handle. Copies: JS may keep writing the array.
 Napi::Value FromBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsTypedArray() && !info[0].IsDataView()) throw Napi::TypeError::New(env, "fromBytes: expected a typed array");
-  auto view = info[0].As<Napi::TypedArray>();
+  // the data pointer straight from the view: its buffer may be a SharedArrayBuffer (the data
+  // loader's recycled batches), which napi_get_arraybuffer_info refuses
+  void* data = nullptr;
+  size_t have = 0;
+  if (info[0].IsTypedArray()) {
+    napi_typedarray_type type;
+    size_t length;
+    napi_get_typedarray_info(env, info[0], &type, &length, &data, nullptr, nullptr);
+    have = info[0].As<Napi::TypedArray>().ByteLength();
+  } else if (info[0].IsDataView()) {
+    napi_get_dataview_info(env, info[0], &have, &data, nullptr, nullptr);
+  } else {
+    throw Napi::TypeError::New(env, "fromBytes: expected a typed array");
+  }
   auto shape = toShape(env, info[1]);
   auto dtype = parseDtype(env, info[2].As<Napi::String>());
   uint64_t need = c10::elementSize(dtype);
   bool overflow = false;
   for (auto s : shape) overflow |= __builtin_mul_overflow(need, static_cast<uint64_t>(s), &need);
-  size_t have = view.ByteLength();
   if (overflow) {
     throw Napi::RangeError::New(env, "fromBytes: shape [" + c10::Join(", ", shape) + "] is too large (its byte size overflows)");
   }
@@ -100,8 +111,7 @@ Napi::Value FromBytes(const Napi::CallbackInfo& info) {
   } catch (...) {
     rethrowAsJs(env, "fromBytes");
   }
-  const uint8_t* src = static_cast<const uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
-  if (need) std::memcpy(t.data_ptr(), src, need);
+  if (need) std::memcpy(t.data_ptr(), data, need);
   return newTensor(env, std::move(t));
 }
 

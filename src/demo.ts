@@ -124,7 +124,7 @@ for (let i = 0; i < Math.min(test.length, 4); i++) {
       }),
     );
     const predMask: MaskBuffer = { data: pred, width: sample.image.width, height: sample.image.height };
-    rows.push(hconcat([sample.image, overlayMask(sample.image, sample.mask!, PALETTE, 0.6), overlayMask(sample.image, predMask, PALETTE, 0.6)]));
+    rows.push(hconcat([sample.image, overlayMask(sample.image, sample.mask!, PALETTE, 0.6, { skip: [0] }), overlayMask(sample.image, predMask, PALETTE, 0.6, { skip: [0] })]));
   }
   await loader.close();
 }
