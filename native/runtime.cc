@@ -4,6 +4,7 @@
 #include <ATen/autocast_mode.h>
 #include <cmath>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -320,6 +321,7 @@ static Napi::Value Memory(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("tensors", Napi::Number::New(env, static_cast<double>(liveHandles())));
   out.Set("bytes", Napi::Number::New(env, bytes));
+  out.Set("cachedBytes", Napi::Number::New(env, static_cast<double>(cachedBytes())));
   return out;
 }
 
@@ -329,8 +331,26 @@ static int availableCores() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+static Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+  if (pending > 0) drain();
+  emptyCache();
+  return info.Env().Undefined();
+}
+
+static Napi::Value SetCacheLimit(const Napi::CallbackInfo& info) {
+  double bytes = info[0].As<Napi::Number>().DoubleValue();
+  if (!(bytes >= 0)) throw Napi::RangeError::New(info.Env(), "setCacheLimit: bytes must be >= 0");
+  setCacheLimit(bytes >= 1.8e19 ? SIZE_MAX : static_cast<size_t>(bytes));
+  return info.Env().Undefined();
+}
+
 void initRuntime(Napi::Env env, Napi::Object exports) {
+  // SEGKIT_CACHING_ALLOCATOR=0 leaves libtorch's default CPU allocator in place
+  const char* caching = std::getenv("SEGKIT_CACHING_ALLOCATOR");
+  if (!caching || std::string(caching) != "0") installAllocator();
   setThreads(availableCores());
+  exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
+  exports.Set("setCacheLimit", Napi::Function::New(env, SetCacheLimit));
   exports.Set("beginAsync", Napi::Function::New(env, BeginAsync));
   exports.Set("endAsync", Napi::Function::New(env, EndAsync));
   exports.Set("sync", Napi::Function::New(env, Sync));

@@ -59,6 +59,12 @@ void drain();  // block the JS thread until the compute thread is idle
 void setThreads(int n);
 int threads();
 
+// Caching CPU allocator (allocator.cc)
+void installAllocator();
+void emptyCache();
+size_t cachedBytes();
+void setCacheLimit(size_t bytes);
+
 void initRuntime(Napi::Env env, Napi::Object exports);
 void initOps(Napi::Env env, Napi::Object exports);
 void initTensor(Napi::Env env, Napi::Object exports);

@@ -2,7 +2,7 @@
 // (conv3x3 no bias, BatchNorm, ReLU) x2; 2x2 max-pool down; ConvTranspose2d(k=2, s=2) up,
 // concatenated after the skip; a 1x1 head. State-dict keys match bench/peers/unet.py:
 // enc1..encD, bottleneck, up{D..1}, dec{D..1}, head.
-import { Tensor, cat } from '../torch/index.js';
+import { Tensor, F } from '../torch/index.js';
 import { BatchNorm2d, Conv2d, ConvTranspose2d, MaxPool2d, Module, ReLU, Sequential } from '../nn/index.js';
 
 /** (conv3x3 → BN → ReLU) x2, as `block.0` ... `block.5`. */
@@ -21,6 +21,30 @@ export class DoubleConv extends Module {
   }
   override forward(x: Tensor): Tensor {
     return this.block.forward(x);
+  }
+
+  /**
+   * forward(cat([a, b], 1)) without building the concatenation: the first conv is linear in its
+   * input channels, so conv(cat(a, b), W) = conv(a, W[:, :Ca]) + conv(b, W[:, Ca:]). Same
+   * result and parameters, one full-resolution copy fewer (in training autograd would keep it).
+   */
+  forwardJoined(a: Tensor, b: Tensor): Tensor {
+    const conv = this.block.at(0) as Conv2d;
+    const ca = a.shape[1];
+    const w = conv.weight;
+    const wa = w.narrow(1, 0, ca);
+    const wb = w.narrow(1, ca, w.shape[1] - ca);
+    const opts = { stride: conv.stride, padding: conv.padding, dilation: conv.dilation };
+    let y = F.conv2d(a, wa, conv.bias, opts);
+    const yb = F.conv2d(b, wb, undefined, opts);
+    y.add_(yb);
+    for (const t of [yb, wa, wb]) t.dispose();
+    for (let k = 1; k < this.block.length; k++) {
+      const next = this.block.at(k).forward(y);
+      if (next !== y) y.dispose();
+      y = next;
+    }
+    return y;
   }
 }
 
@@ -89,11 +113,9 @@ export class UNet extends Module {
       const up: Tensor = this.stage(`up${i}`).forward(y);
       y.dispose();
       const skip = skips.pop()!;
-      const joined = cat([skip, up], 1);
+      y = (this.stage(`dec${i}`) as DoubleConv).forwardJoined(skip, up);
       skip.dispose();
       up.dispose();
-      y = this.stage(`dec${i}`).forward(joined);
-      joined.dispose();
     }
     const out: Tensor = this.stage('head').forward(y);
     y.dispose();

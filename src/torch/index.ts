@@ -4,7 +4,7 @@ export { Tensor, type Shape } from './tensor.js';
 export * from './create.js';
 export * from './dtype.js';
 export { callOp, op } from './dispatch.js';
-export { tidy, keep, memory } from './scope.js';
+export { tidy, keep, memory, emptyCache, setCacheLimit } from './scope.js';
 export { noGrad, enableGrad, inferenceMode, isGradEnabled, autocast, runAsync, setNumThreads, getNumThreads, manualSeed } from './modes.js';
 export * as F from './functional.js';
 export { native } from './native.js';

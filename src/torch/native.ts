@@ -55,7 +55,9 @@ export interface Native {
   setMode(grad: boolean, inference: boolean, autocastCpu: boolean, autocastCuda: boolean, cpuDtype: string, cudaDtype: string): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
-  memory(): { tensors: number; bytes: number };
+  memory(): { tensors: number; bytes: number; cachedBytes: number };
+  emptyCache(): void;
+  setCacheLimit(bytes: number): void;
 }
 
 function findRoot(): string {

@@ -59,7 +59,24 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
-/** Live native tensors (handles) and the bytes of their distinct storages. */
-export function memory(): { tensors: number; bytes: number } {
+/**
+ * Live native tensors (handles), the bytes of their distinct storages, and the idle bytes segkit's
+ * CPU allocator keeps for reuse (see emptyCache).
+ */
+export function memory(): { tensors: number; bytes: number; cachedBytes: number } {
   return native.memory();
+}
+
+/**
+ * Give the idle blocks of segkit's caching CPU allocator back to the system. Blocks of 1 MiB
+ * and more are kept after their tensors are freed and reused for later tensors that fit, which
+ * spares the page faults of fresh memory (a training loop reallocates the same sizes each step).
+ */
+export function emptyCache(): void {
+  native.emptyCache();
+}
+
+/** Keep at most `bytes` idle in the allocator's cache (default: no limit). */
+export function setCacheLimit(bytes: number): void {
+  native.setCacheLimit(bytes);
 }
