@@ -1,7 +1,7 @@
 // The dataset abstraction: a list of sample references plus how to decode them, described by a
 // JSON-serialisable `DatasetSpec` so a worker thread can rebuild the same dataset from it.
 import { BadFileError, DEFAULT_MAX_PIXELS, readImage, readMask } from '../io/image.js';
-import { LabelMap, type LabelMapSpec } from './labelmap.js';
+import { compiledLabelMap, LabelMap, type LabelMapSpec } from './labelmap.js';
 import { cocoTargets, COCO_META_KEY } from './sources/coco.js';
 import type { Sample, SampleRef } from './types.js';
 
@@ -35,20 +35,12 @@ export interface CocoRenderOptions {
   crowd?: 'ignore' | 'label';
 }
 
-// Label maps are compiled once per spec object (and per merged source).
-const compiled = new WeakMap<LabelMapSpec, LabelMap>();
-function labelMapOf(spec: LabelMapSpec | undefined): LabelMap | undefined {
-  if (!spec) return undefined;
-  let lm = compiled.get(spec);
-  if (!lm) compiled.set(spec, (lm = LabelMap.from(spec)));
-  return lm;
-}
 
 function settingsFor(ref: SampleRef, spec: DatasetSpec): { labelMap?: LabelMap; maskMode: MaskMode } {
   const over = ref.meta?.source !== undefined ? spec.sources?.[ref.meta.source] : undefined;
   const lmSpec = over?.labelMap ?? spec.labelMap;
   const maskMode = over?.maskMode ?? spec.maskMode ?? (lmSpec?.colors ? 'rgb' : 'ids');
-  return { labelMap: labelMapOf(lmSpec), maskMode };
+  return { labelMap: compiledLabelMap(lmSpec), maskMode };
 }
 
 /**
@@ -114,7 +106,7 @@ export class SegDataset {
 
   constructor(spec: DatasetSpec) {
     this.spec = spec;
-    this.labelMap = labelMapOf(spec.labelMap);
+    this.labelMap = compiledLabelMap(spec.labelMap);
   }
 
   get length(): number {

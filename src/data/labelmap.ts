@@ -228,3 +228,13 @@ function unmappedError(file: string, bad: Array<[string, number]>, key: string):
       `add ${bad.length > 1 ? 'them' : 'it'} to \`${key}\` (or the class list), or set unmapped: 'ignore' to map ${bad.length > 1 ? 'them' : 'it'} to the ignore index`,
   );
 }
+
+// Label maps are compiled once per spec object (datasets, merged sources and the doctor share it).
+const compiledMaps = new WeakMap<LabelMapSpec, LabelMap>();
+/** The compiled LabelMap of a spec, built on first use and cached. */
+export function compiledLabelMap(spec: LabelMapSpec | undefined): LabelMap | undefined {
+  if (!spec) return undefined;
+  let lm = compiledMaps.get(spec);
+  if (!lm) compiledMaps.set(spec, (lm = LabelMap.from(spec)));
+  return lm;
+}

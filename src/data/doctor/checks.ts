@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { BadFileError, probeImage, readImage, readMask } from '../../io/image.js';
 import { loadSample, type DatasetSpec, type MaskMode } from '../dataset.js';
-import { LabelMap, type LabelMapSpec } from '../labelmap.js';
+import { compiledLabelMap, LabelMap, type LabelMapSpec } from '../labelmap.js';
 import type { ImageBuffer, MaskBuffer, SampleRef } from '../types.js';
 
 export type Severity = 'error' | 'warn';
@@ -70,19 +70,12 @@ export interface CheckContext {
   expectMasks: boolean;
 }
 
-const compiled = new WeakMap<LabelMapSpec, LabelMap>();
-function labelMapOf(spec: LabelMapSpec | undefined): LabelMap | undefined {
-  if (!spec) return undefined;
-  let lm = compiled.get(spec);
-  if (!lm) compiled.set(spec, (lm = LabelMap.from(spec)));
-  return lm;
-}
 
 /** The label map and mask mode that apply to a ref (merged datasets override per source). */
 export function settingsOf(ref: SampleRef, spec: DatasetSpec): { labelMap?: LabelMap; maskMode: MaskMode } {
   const over = ref.meta?.source !== undefined ? spec.sources?.[ref.meta.source] : undefined;
   const lm = over?.labelMap ?? spec.labelMap;
-  return { labelMap: labelMapOf(lm), maskMode: over?.maskMode ?? spec.maskMode ?? (lm?.colors ? 'rgb' : 'ids') };
+  return { labelMap: compiledLabelMap(lm), maskMode: over?.maskMode ?? spec.maskMode ?? (lm?.colors ? 'rgb' : 'ids') };
 }
 
 const issue = (check: CheckId, message: string, files: string[], ref?: SampleRef, details?: Record<string, unknown>): DoctorIssue => ({

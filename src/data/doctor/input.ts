@@ -5,12 +5,11 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { IMAGE_EXTENSIONS } from '../../io/image.js';
 import type { DatasetSpec } from '../dataset.js';
 import { parseLabelMap, type LabelMapSpec } from '../labelmap.js';
 import { datasetConfigSchema, specFromSource, type SourceConfig } from '../sources/index.js';
 import { csvSource } from '../sources/csv.js';
-import { folderSource, type FolderSourceOptions } from '../sources/folders.js';
+import { folderSource, listFiles, IMAGE_DIRS, MASK_DIRS, type FolderSourceOptions } from '../sources/folders.js';
 import { readSplitCsv, type Split } from '../splits.js';
 import type { SampleRef } from '../types.js';
 
@@ -32,8 +31,6 @@ export interface InputOptions {
 }
 
 // The folder names the folder source looks for (kept in step with sources/folders.ts).
-const IMAGE_DIRS = ['images', 'image', 'imgs', 'img', 'JPEGImages', 'leftImg8bit'];
-const MASK_DIRS = ['masks', 'mask', 'labels', 'label', 'annotations', 'SegmentationClass', 'gtFine', 'gt'];
 /** Files a folder dataset may carry its label map in. */
 export const LABEL_MAP_FILES = ['labelmap.json', 'labelmap.yaml', 'labelmap.yml'];
 
@@ -57,17 +54,6 @@ function loadLabelMap(given: LabelMapSpec | string | undefined, folder?: string)
   return undefined;
 }
 
-async function listImages(dir: string, recursive: boolean): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    if (e.name.startsWith('.')) continue;
-    const p = join(dir, e.name);
-    if (e.isDirectory()) {
-      if (recursive) out.push(...(await listImages(p, true)));
-    } else if (IMAGE_EXTENSIONS.includes(extname(e.name).toLowerCase())) out.push(p);
-  }
-  return out;
-}
 
 function pickDir(base: string, given: string | null | undefined, defaults: string[]): string | undefined {
   if (given === null) return undefined;
@@ -97,8 +83,8 @@ export async function unmatchedFiles(opts: FolderSourceOptions, refs: SampleRef[
     const imgDir = pickDir(base, opts.images, IMAGE_DIRS);
     const maskDir = pickDir(base, opts.masks, MASK_DIRS);
     if (!imgDir || !maskDir) continue;
-    for (const f of await listImages(imgDir, recursive)) if (hasSuffix(f, opts.imageSuffix) && !usedImages.has(f)) images.push(f);
-    for (const f of await listImages(maskDir, recursive)) if (hasSuffix(f, opts.maskSuffix) && !usedMasks.has(f)) masks.push(f);
+    for (const f of await listFiles(imgDir, recursive)) if (hasSuffix(f, opts.imageSuffix) && !usedImages.has(f)) images.push(f);
+    for (const f of await listFiles(maskDir, recursive)) if (hasSuffix(f, opts.maskSuffix) && !usedMasks.has(f)) masks.push(f);
   }
   return { images: images.sort(), masks: masks.sort() };
 }

@@ -31,10 +31,11 @@ export interface FolderSourceOptions {
   unmatched?: 'error' | 'skip';
 }
 
-const IMAGE_DIRS = ['images', 'image', 'imgs', 'img', 'JPEGImages', 'leftImg8bit'];
-const MASK_DIRS = ['masks', 'mask', 'labels', 'label', 'annotations', 'SegmentationClass', 'gtFine', 'gt'];
+export const IMAGE_DIRS = ['images', 'image', 'imgs', 'img', 'JPEGImages', 'leftImg8bit'];
+export const MASK_DIRS = ['masks', 'mask', 'labels', 'label', 'annotations', 'SegmentationClass', 'gtFine', 'gt'];
 
-async function listFiles(dir: string, recursive: boolean): Promise<string[]> {
+/** Image files under `dir` (recursively when asked), hidden entries skipped. */
+export async function listFiles(dir: string, recursive: boolean): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true })) {
     if (e.name.startsWith('.')) continue;
