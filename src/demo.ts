@@ -12,13 +12,16 @@ import { ensureShapes, shapesSource, SHAPES_LABEL_MAP, SHAPE_CLASSES } from './d
 import { SegDataset } from './data/dataset.js';
 import { DataLoader } from './data/loader.js';
 import { randomSplit, applySplit } from './data/splits.js';
+import { computeStats } from './data/stats.js';
 import { batchToTensors } from './data/to-tensors.js';
 import { overlayMask } from './data/overlay.js';
 import { writeImage } from './io/image.js';
 import type { ImageBuffer, MaskBuffer } from './data/types.js';
 
-const epochs = Number(process.env.SEGKIT_DEMO_EPOCHS ?? 8);
+const epochs = Number(process.env.SEGKIT_DEMO_EPOCHS ?? 12);
+const images = Number(process.env.SEGKIT_DEMO_IMAGES ?? 240);
 const numClasses = SHAPE_CLASSES.length;
+const BATCH = Number(process.env.SEGKIT_DEMO_BATCH ?? 4);
 const outDir = join('runs', 'demo');
 const PALETTE = SHAPES_LABEL_MAP.palette as [number, number, number][];
 
@@ -26,22 +29,28 @@ torch.manualSeed(0);
 console.log(`segkit demo: libtorch ${torch.buildInfo().torchVersion}, ${torch.getNumThreads()} threads`);
 
 // ---- data ----
-const dir = await ensureShapes({ dir: 'data/shapes' });
+const dir = await ensureShapes({ dir: 'data/shapes', count: images, size: 96 });
 const spec = await shapesSource(dir);
 const parts = applySplit(spec, randomSplit(spec.refs, [7, 2, 1], { seed: 0 }));
 const [train, val, test] = [parts.train, parts.val, parts.test].map((s) => new SegDataset(s));
 console.log(`dataset ${dir}: ${train.length} train, ${val.length} val, ${test.length} test images, classes ${SHAPE_CLASSES.join(', ')}`);
+// the training part's statistics: normalisation mean/std, and class weights against the
+// background's dominance (median frequency balancing)
+const { stats } = await computeStats(train, { numClasses });
+console.log(`train mean ${stats.mean.map((v) => v.toFixed(3))}, std ${stats.std.map((v) => v.toFixed(3))}; class weights ${stats.weights.medianFrequency.map((v) => v.toFixed(2))}`);
+const normalize = { name: 'normalize' as const, mean: stats.mean, std: stats.std };
+const classWeights = torch.tensor(stats.weights.medianFrequency);
 const trainLoader = new DataLoader(train, {
-  batchSize: 8, shuffle: true, seed: 0, numWorkers: 1,
-  transform: [{ name: 'horizontalFlip', p: 0.5 }, { name: 'verticalFlip', p: 0.5 }, { name: 'normalize' }],
+  batchSize: BATCH, shuffle: true, seed: 0, numWorkers: 1,
+  transform: [{ name: 'horizontalFlip', p: 0.5 }, { name: 'verticalFlip', p: 0.5 }, normalize],
 });
-const evalLoader = (ds: SegDataset) => new DataLoader(ds, { batchSize: 8, numWorkers: 0, transform: [{ name: 'normalize' }] });
+const evalLoader = (ds: SegDataset) => new DataLoader(ds, { batchSize: 8, numWorkers: 0, transform: [normalize] });
 
 // ---- model ----
 const model = new UNet({ inChannels: 3, numClasses, baseWidth: 16, depth: 4 }).toChannelsLast();
 const optimizer = new AdamW(model.parameters(), { lr: 3e-3, weightDecay: 1e-4 });
-const stepsPerEpoch = Math.ceil(train.length / 8);
-const scheduler = new OneCycleLR(optimizer, { maxLr: 1e-2, totalSteps: epochs * stepsPerEpoch });
+const stepsPerEpoch = Math.ceil(train.length / BATCH);
+const scheduler = new OneCycleLR(optimizer, { maxLr: Number(process.env.LR ?? 3e-3), totalSteps: epochs * stepsPerEpoch });
 
 /** Confusion counts (true * K + predicted), ignore index left out. */
 function confusion(logits: torch.Tensor, target: torch.Tensor): number[] {
@@ -89,7 +98,7 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
       torch.tidy(() => {
         const { images, masks } = batchToTensors(batch, { channelsLast: true });
         optimizer.zeroGrad();
-        const l = torch.F.crossEntropy(model.forward(images), masks!, { ignoreIndex: 255 });
+        const l = torch.F.crossEntropy(model.forward(images), masks!, { ignoreIndex: 255, weight: classWeights });
         l.backward();
         optimizer.step();
         return l;
@@ -115,7 +124,7 @@ model.eval();
 const rows: ImageBuffer[] = [];
 for (let i = 0; i < Math.min(test.length, 4); i++) {
   const sample = await test.get(i);
-  const loader = new DataLoader(test.subset([i]), { batchSize: 1, transform: [{ name: 'normalize' }] });
+  const loader = new DataLoader(test.subset([i]), { batchSize: 1, transform: [normalize] });
   for await (const batch of loader) {
     const pred = torch.inferenceMode(() =>
       torch.tidy(() => {
@@ -136,6 +145,7 @@ const { acc, iou } = await evaluate(test);
 console.log(`test: pixel acc ${(100 * acc).toFixed(1)}%, mIoU ${((100 * iou.reduce((a, b) => a + b, 0)) / numClasses).toFixed(1)}%`);
 optimizer.dispose();
 model.dispose();
+classWeights.dispose();
 if (!(epochLoss[epochLoss.length - 1] < epochLoss[0])) {
   console.error('demo: the training loss did not go down');
   process.exitCode = 1;
