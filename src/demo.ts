@@ -18,10 +18,10 @@ import { overlayMask } from './data/overlay.js';
 import { writeImage } from './io/image.js';
 import type { ImageBuffer, MaskBuffer } from './data/types.js';
 
-const epochs = Number(process.env.SEGKIT_DEMO_EPOCHS ?? 12);
+const epochs = Number(process.env.SEGKIT_DEMO_EPOCHS ?? 40);
 const images = Number(process.env.SEGKIT_DEMO_IMAGES ?? 240);
 const numClasses = SHAPE_CLASSES.length;
-const BATCH = Number(process.env.SEGKIT_DEMO_BATCH ?? 4);
+const BATCH = Number(process.env.SEGKIT_DEMO_BATCH ?? 8);
 const outDir = join('runs', 'demo');
 const PALETTE = SHAPES_LABEL_MAP.palette as [number, number, number][];
 
@@ -50,7 +50,7 @@ const evalLoader = (ds: SegDataset) => new DataLoader(ds, { batchSize: 8, numWor
 const model = new UNet({ inChannels: 3, numClasses, baseWidth: 16, depth: 4 }).toChannelsLast();
 const optimizer = new AdamW(model.parameters(), { lr: 3e-3, weightDecay: 1e-4 });
 const stepsPerEpoch = Math.ceil(train.length / BATCH);
-const scheduler = new OneCycleLR(optimizer, { maxLr: Number(process.env.LR ?? 3e-3), totalSteps: epochs * stepsPerEpoch });
+const scheduler = new OneCycleLR(optimizer, { maxLr: 3e-3, totalSteps: epochs * stepsPerEpoch });
 
 /** Confusion counts (true * K + predicted), ignore index left out. */
 function confusion(logits: torch.Tensor, target: torch.Tensor): number[] {
