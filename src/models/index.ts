@@ -1,0 +1,1 @@
+export { UNet, DoubleConv, type UNetOptions } from './unet.js';
