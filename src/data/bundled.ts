@@ -2,7 +2,8 @@
 // backgrounds, generated deterministically from a seed (a counter-based PRNG, only + - * / and
 // sqrt, so the bytes are the same on every machine), so demos and tests run offline.
 // Layout: images/NNNN.png, masks/NNNN.png (train ids), instances/NNNN.png (instance ids, 0 =
-// none), annotations.json (COCO, compressed RLE of the visible parts), classes.json (label map).
+// none), annotations.json (COCO, compressed RLE of the visible parts), labelmap.json (classes and palette:
+// the data commands pick it up from the folder).
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -18,7 +19,7 @@ export const SHAPES_LABEL_MAP: LabelMapSpec = {
   palette: [[0, 0, 0], [230, 25, 75], [60, 180, 75], [0, 130, 200]],
 };
 const STAMP = 'shapes.json';
-const VERSION = 1; // bump when the drawing changes, so old folders are regenerated
+const VERSION = 2; // bump when the drawing changes, so old folders are regenerated
 
 export interface ShapesOptions {
   /** Output folder. Default 'data/shapes' (relative to the working directory). */
@@ -215,7 +216,7 @@ export async function generateShapes(opts: ShapesOptions = {}): Promise<string> 
     });
   }
   await writeFile(join(tmp, 'annotations.json'), JSON.stringify(coco));
-  await writeFile(join(tmp, 'classes.json'), JSON.stringify(SHAPES_LABEL_MAP, null, 1) + '\n');
+  await writeFile(join(tmp, 'labelmap.json'), JSON.stringify(SHAPES_LABEL_MAP, null, 1) + '\n');
   await writeFile(join(tmp, STAMP), JSON.stringify({ version: VERSION, seed, count, size: S, objects }) + '\n');
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir);
