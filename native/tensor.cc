@@ -115,6 +115,69 @@ Napi::Value FromBytes(const Napi::CallbackInfo& info) {
   return newTensor(env, std::move(t));
 }
 
+// ---- zero-copy tensors over JS memory ----
+// The tensor holds a napi reference to the typed array so its memory stays alive. libtorch may
+// drop the last use of the tensor on any thread (the compute thread, an OpenMP worker), but napi
+// references can only be deleted on the JS thread: the deleter hands them to a thread-safe
+// function, which deletes them there.
+namespace {
+napi_threadsafe_function unrefQueue = nullptr;
+
+void deleteRefOnJsThread(napi_env env, napi_value, void*, void* data) {
+  if (env) napi_delete_reference(env, static_cast<napi_ref>(data));
+}
+
+struct SharedBlob {
+  napi_ref ref;
+};
+
+void releaseBlob(SharedBlob* blob) {
+  napi_call_threadsafe_function(unrefQueue, blob->ref, napi_tsfn_nonblocking);
+  delete blob;
+}
+}  // namespace
+
+// shareBytes(view: TypedArray, shape, dtype) -> handle of a tensor that USES the array's memory:
+// writes on either side are seen by the other. The array must not be transferred or detached
+// while the tensor lives.
+Napi::Value ShareBytes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "shareBytes: expected a typed array");
+  napi_typedarray_type type;
+  size_t length;
+  void* data = nullptr;
+  napi_get_typedarray_info(env, info[0], &type, &length, &data, nullptr, nullptr);
+  size_t have = info[0].As<Napi::TypedArray>().ByteLength();
+  auto shape = toShape(env, info[1]);
+  auto dtype = parseDtype(env, info[2].As<Napi::String>());
+  uint64_t need = c10::elementSize(dtype);
+  for (auto d : shape) need *= static_cast<uint64_t>(d);
+  if (need != have) {
+    throw Napi::RangeError::New(env, "shareBytes: shape [" + c10::Join(", ", shape) + "] of " + dtypeName(dtype) +
+                                         " needs " + std::to_string(need) + " bytes, got " + std::to_string(have));
+  }
+  if (reinterpret_cast<uintptr_t>(data) % c10::elementSize(dtype) != 0) {
+    throw Napi::Error::New(env, "shareBytes: the array's memory is not aligned for " + dtypeName(dtype) + "; copy it instead");
+  }
+  if (!unrefQueue) {
+    napi_value name;
+    napi_create_string_utf8(env, "segkit.unref", NAPI_AUTO_LENGTH, &name);
+    napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, nullptr, deleteRefOnJsThread, &unrefQueue);
+    napi_unref_threadsafe_function(env, unrefQueue);  // never keeps the process alive by itself
+  }
+  auto* blob = new SharedBlob;
+  napi_create_reference(env, info[0], 1, &blob->ref);
+  at::Tensor t;
+  try {
+    t = at::from_blob(data, shape, [blob](void*) { releaseBlob(blob); }, at::TensorOptions().dtype(dtype));
+  } catch (...) {
+    napi_delete_reference(env, blob->ref);
+    delete blob;
+    rethrowAsJs(env, "shareBytes");
+  }
+  return newTensor(env, std::move(t));
+}
+
 // toBytes(handle) -> ArrayBuffer with the contiguous CPU data (a copy)
 Napi::Value ToBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -317,6 +380,7 @@ Napi::Value CudaAvailable(const Napi::CallbackInfo& info) {
 
 void initTensor(Napi::Env env, Napi::Object exports) {
   exports.Set("fromBytes", Napi::Function::New(env, FromBytes));
+  exports.Set("shareBytes", Napi::Function::New(env, ShareBytes));
   exports.Set("toBytes", Napi::Function::New(env, ToBytes));
   exports.Set("dataView", Napi::Function::New(env, DataView));
   exports.Set("info", Napi::Function::New(env, Info));

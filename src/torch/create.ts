@@ -48,13 +48,21 @@ function typedFor(dtype: DType, values: number[]): AnyTypedArray {
 }
 
 /**
- * A tensor from nested arrays or a TypedArray (copied). Nested numbers default to float32;
- * a TypedArray keeps its own dtype unless `dtype` says otherwise.
+ * A tensor from nested arrays or a TypedArray. Nested numbers default to float32; a TypedArray
+ * keeps its own dtype unless `dtype` says otherwise, and is copied unless `copy: false`: then the
+ * CPU tensor uses the array's memory (writes show on both sides; do not transfer or detach the
+ * array while the tensor lives).
  */
-export function tensor(data: Nested | AnyTypedArray, opts: CreateOptions & { shape?: Shape } = {}): Tensor {
+export function tensor(data: Nested | AnyTypedArray, opts: CreateOptions & { shape?: Shape; copy?: boolean } = {}): Tensor {
   if (ArrayBuffer.isView(data)) {
     const own = dtypeOfArray(data);
     const shape = opts.shape ?? [data.length];
+    if (opts.copy === false) {
+      if ((opts.dtype && opts.dtype !== own) || (opts.device && opts.device !== 'cpu')) {
+        throw new Error(`tensor: copy: false shares the ${own} array's memory on the CPU; it cannot also convert to ${opts.dtype ?? own} on ${opts.device ?? 'cpu'}`);
+      }
+      return finish(Tensor._fromHandle(native.shareBytes(data, shape, own)), opts);
+    }
     let t = Tensor._fromHandle(native.fromBytes(data, shape, own));
     if (opts.dtype && opts.dtype !== own) {
       const c = t.to(opts.dtype);

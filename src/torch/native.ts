@@ -34,6 +34,7 @@ export interface Native {
   callOp(id: number, args: unknown[]): unknown;
   listSchemas(): SchemaInfo[];
   fromBytes(bytes: ArrayBufferView, shape: number[], dtype: string): Handle;
+  shareBytes(bytes: ArrayBufferView, shape: number[], dtype: string): Handle;
   toBytes(h: Handle): ArrayBuffer;
   dataView(h: Handle): ArrayBuffer;
   info(h: Handle): TensorInfo;
