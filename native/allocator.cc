@@ -72,7 +72,7 @@ class CachingCPUAllocator final : public at::Allocator {
   at::DataPtr allocate(size_t n) const override {
     if (n < kMinCached) {
       void* p = c10::alloc_cpu(n);
-      return {p, p, &release, at::Device(at::kCPU)};
+      return {p, p, &c10::free_cpu, at::Device(at::kCPU)};  // never cached: no lookup when freed
     }
     size_t rounded = (n + kPage - 1) / kPage * kPage;
     Cache& c = cache();

@@ -6,21 +6,13 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/core/function_schema.h>
 #include <ATen/core/stack.h>
+#include <deque>
 
 namespace segkit {
 namespace {
 
 // An argument converted on the JS thread. Tensors stay as slots until the op runs, because in
 // async mode the tensor they hold may not have been computed yet.
-// A tensor argument whose value exists: an output of a failed asynchronous op has none, and
-// some kernels would dereference it instead of checking.
-const at::Tensor& defined(const SlotPtr& s) {
-  if (!s->t.defined()) {
-    throw std::runtime_error("an argument has no value (the asynchronous op that should have produced it failed)");
-  }
-  return s->t;
-}
-
 struct Arg {
   enum Kind { Value, Tensor, TensorList, OptTensorList } kind = Value;
   c10::IValue value;
@@ -57,7 +49,9 @@ struct OpEntry {
   std::vector<Ret> returns;
   bool valueReturns = false;  // needs its results on the JS thread: run synchronously
 };
-std::vector<OpEntry> registry;
+// A deque, never destroyed: queued work keeps a pointer to its entry, which neither a growing
+// registry nor the exit of the process (the compute thread may still run) may move or free.
+std::deque<OpEntry>& registry = *new std::deque<OpEntry>;
 std::unordered_map<std::string, size_t> registryIndex;
 
 std::string typeName(const c10::TypePtr& t) { return t->annotation_str(); }
@@ -299,10 +293,13 @@ Napi::Value ivalueToJs(Napi::Env env, const c10::IValue& v) {
   return Napi::String::New(env, v.tagKind());
 }
 
-Napi::Value newTensorValue(Napi::Env env, at::Tensor t) {
-  auto slot = std::make_shared<Slot>();
-  slot->t = std::move(t);
-  return Napi::Number::New(env, newHandle(std::move(slot)));
+// callOp's result: one value, an array for several returns, undefined for none
+Napi::Value pack(Napi::Env env, const std::vector<Napi::Value>& results) {
+  if (results.empty()) return env.Undefined();
+  if (results.size() == 1) return results[0];
+  Napi::Array arr = Napi::Array::New(env, results.size());
+  for (size_t i = 0; i < results.size(); i++) arr.Set(i, results[i]);
+  return arr;
 }
 
 size_t resolve(Napi::Env env, const std::string& name, const std::string& overload) {
@@ -404,15 +401,15 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
           results.push_back(env.Null());
           break;
         case Ret::Tensor:
-          results.push_back(newTensorValue(env, v.toTensor()));
+          results.push_back(newTensor(env, v.toTensor()));
           break;
         case Ret::OptTensor:
-          results.push_back(v.isNone() ? env.Undefined() : newTensorValue(env, v.toTensor()));
+          results.push_back(v.isNone() ? env.Undefined() : newTensor(env, v.toTensor()));
           break;
         case Ret::TensorList: {
           auto list = v.toTensorVector();
           Napi::Array arr = Napi::Array::New(env, list.size());
-          for (size_t j = 0; j < list.size(); j++) arr.Set(j, newTensorValue(env, list[j]));
+          for (size_t j = 0; j < list.size(); j++) arr.Set(j, newTensor(env, list[j]));
           results.push_back(arr);
           break;
         }
@@ -421,11 +418,7 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
           break;
       }
     }
-    if (results.empty()) return env.Undefined();
-    if (results.size() == 1) return results[0];
-    Napi::Array arr = Napi::Array::New(env, results.size());
-    for (size_t i = 0; i < results.size(); i++) arr.Set(i, results[i]);
-    return arr;
+    return pack(env, results);
   }
 
   // async: allocate the output handles now, fill them when the compute thread runs the op
@@ -441,31 +434,25 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
       results.push_back(Napi::Number::New(env, newHandle(slot)));
     }
   }
-  // a copy of everything the queued work needs: `registry` may grow (and move its entries)
-  // while queued work still runs
+  // the queued work owns its arguments and a copy of the modes; the op's entry stays put
   auto shared = std::make_shared<std::vector<Arg>>(std::move(args));
-  c10::OperatorHandle handle = op.handle;
-  std::string opName = op.name;
+  const OpEntry* entry = &op;
   ExecMode modeCopy = mode;
-  run(env, [shared, modeCopy, handle, outs, opName]() {
+  run(env, [shared, modeCopy, entry, outs]() {
     torch::jit::Stack stack;
     ModeGuard guard(modeCopy);
     try {
       stack.reserve(shared->size());
       for (auto& a : *shared) stack.push_back(a.materialise());
-      handle.callBoxed(&stack);
+      entry->handle.callBoxed(&stack);
     } catch (const std::exception& e) {
-      throw std::runtime_error(opName + ": " + cleanMessage(e.what()));
+      throw std::runtime_error(entry->name + ": " + cleanMessage(e.what()));
     }
     for (size_t i = 0; i < outs.size(); i++) {
       if (outs[i] && !stack[i].isNone()) outs[i]->t = stack[i].toTensor();
     }
   });
-  if (results.empty()) return env.Undefined();
-  if (results.size() == 1) return results[0];
-  Napi::Array arr = Napi::Array::New(env, results.size());
-  for (size_t i = 0; i < results.size(); i++) arr.Set(i, results[i]);
-  return arr;
+  return pack(env, results);
 }
 
 // listSchemas() -> every registered op schema as text, for the TypeScript generator

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <cstdlib>
@@ -19,7 +20,9 @@ struct Entry {
   SlotPtr slot;
   uint32_t gen = 0;
 };
-std::vector<Entry> table;
+// Never destroyed: destroying it at exit would free the tensors still alive, and the deleter of a
+// tensor over JS memory (shareBytes) then calls into Node-API after the environment is gone.
+std::vector<Entry>& table = *new std::vector<Entry>;
 std::vector<uint32_t> freeList;
 size_t live = 0;
 constexpr double kIndexSpan = 16777216.0;  // 2^24
@@ -39,6 +42,19 @@ double newHandle(SlotPtr slot) {
   e.slot = std::move(slot);
   live += 1;
   return static_cast<double>(e.gen) * kIndexSpan + index;
+}
+
+Napi::Value newTensor(Napi::Env env, at::Tensor t) {
+  auto slot = std::make_shared<Slot>();
+  slot->t = std::move(t);
+  return Napi::Number::New(env, newHandle(std::move(slot)));
+}
+
+const at::Tensor& defined(const SlotPtr& s) {
+  if (!s->t.defined()) {
+    throw std::runtime_error("an argument has no value (the asynchronous op that should have produced it failed)");
+  }
+  return s->t;
 }
 
 static Entry* entryFor(double id) {
@@ -134,7 +150,8 @@ std::mutex& mu = *new std::mutex;
 std::condition_variable& cv = *new std::condition_variable;      // wakes the compute thread
 std::condition_variable& idleCv = *new std::condition_variable;  // wakes the JS thread in drain()
 std::deque<std::function<void()>>& queue = *new std::deque<std::function<void()>>;
-size_t pending = 0;  // queued + running items
+// queued + running items; changed under `mu`, read without it by drain()'s fast path
+std::atomic<size_t> pending{0};
 bool workerStarted = false;
 bool asyncMode = false;
 std::shared_ptr<Batch> openBatch;
@@ -180,11 +197,12 @@ void push(std::function<void()> item) {
 }  // namespace
 
 bool asyncActive() { return asyncMode; }
-bool pendingWork() { return pending > 0; }
 
-// Cheap when idle (one uncontended lock). Called before reading any tensor on the JS thread:
-// work queued by a runAsync block may still be running after the block closed.
+// Cheap when idle (one atomic load; reading 0 also makes the finished work's writes visible).
+// Called before reading any tensor on the JS thread: work queued by a runAsync block may still
+// be running after the block closed.
 void drain() {
+  if (pending.load() == 0) return;
   std::unique_lock<std::mutex> lock(mu);
   idleCv.wait(lock, [] { return pending == 0; });
 }
@@ -202,7 +220,7 @@ void run(Napi::Env env, std::function<void()> work) {
     });
     return;
   }
-  if (pending > 0) drain();
+  drain();
   work();
 }
 
@@ -249,6 +267,10 @@ static Napi::Value BeginAsync(const Napi::CallbackInfo& info) {
 
 static void resolveBatch(napi_env env, napi_value, void* context, void* data) {
   auto* batch = static_cast<std::shared_ptr<Batch>*>(data);
+  if (!env) {  // the environment is being torn down (process exit): nothing left to settle
+    delete batch;
+    return;
+  }
   Napi::Env e(env);
   if ((*batch)->error.empty()) {
     (*batch)->deferred->Resolve(e.Undefined());
@@ -299,7 +321,7 @@ static Napi::Value SetMode(const Napi::CallbackInfo& info) {
 static Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   int n = info[0].As<Napi::Number>().Int32Value();
   if (n < 1) throw Napi::RangeError::New(info.Env(), "setNumThreads: need at least 1 thread, got " + std::to_string(n));
-  if (pending > 0) drain();
+  drain();
   setThreads(n);
   return info.Env().Undefined();
 }
@@ -310,7 +332,7 @@ static Napi::Value GetThreads(const Napi::CallbackInfo& info) {
 
 static Napi::Value Memory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (pending > 0) drain();
+  drain();
   std::unordered_set<const void*> seen;
   double bytes = 0;
   forEachLive([&](const at::Tensor& t) {
@@ -332,7 +354,7 @@ static int availableCores() {
 }
 
 static Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
-  if (pending > 0) drain();
+  drain();
   emptyCache();
   return info.Env().Undefined();
 }

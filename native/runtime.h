@@ -20,11 +20,16 @@ using SlotPtr = std::shared_ptr<Slot>;
 // Handle ids are doubles: index in the low 24 bits, a generation counter above, so a stale id
 // of a disposed tensor is detected instead of reaching a newer tensor.
 double newHandle(SlotPtr slot);
+Napi::Value newTensor(Napi::Env env, at::Tensor t);  // a new slot holding `t`, as a JS handle id
 SlotPtr lookup(Napi::Env env, const Napi::Value& id, const char* what);
 SlotPtr tryLookup(const Napi::Value& id);  // nullptr when not a live handle
 void releaseHandle(double id);
 size_t liveHandles();
 void forEachLive(const std::function<void(const at::Tensor&)>& fn);
+// The tensor of a slot that an op is about to use; throws (std::runtime_error) when it has no
+// value because the asynchronous op that should have produced it failed: some kernels and
+// autograd setters would dereference or modify libtorch's shared undefined tensor instead.
+const at::Tensor& defined(const SlotPtr& s);
 
 // Thread-local modes of libtorch, recorded on the JS thread and applied on whichever thread
 // runs the op (the JS thread, or the compute thread in async mode).
@@ -54,8 +59,7 @@ class ModeGuard {
 // any queued work and runs inline. Errors in queued work are collected per batch.
 void run(Napi::Env env, std::function<void()> work);
 bool asyncActive();
-bool pendingWork();  // queued or running work on the compute thread
-void drain();  // block the JS thread until the compute thread is idle
+void drain();  // block the JS thread until the compute thread is idle (cheap when it is)
 void setThreads(int n);
 int threads();
 

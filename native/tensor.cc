@@ -7,6 +7,7 @@
 #include <torch/csrc/autograd/function.h>
 #include <torch/version.h>
 #include <ATen/detail/CUDAHooksInterface.h>
+#include <atomic>
 #include <cstring>
 
 namespace segkit {
@@ -54,12 +55,6 @@ at::Tensor ready(Napi::Env env, const Napi::Value& id, const char* what) {
   return slot->t;
 }
 
-Napi::Value newTensor(Napi::Env env, at::Tensor t) {
-  auto slot = std::make_shared<Slot>();
-  slot->t = std::move(t);
-  return Napi::Number::New(env, newHandle(std::move(slot)));
-}
-
 std::vector<int64_t> toShape(Napi::Env env, const Napi::Value& v) {
   if (!v.IsArray()) throw Napi::TypeError::New(env, "shape must be an array of non-negative integers");
   auto arr = v.As<Napi::Array>();
@@ -74,6 +69,22 @@ std::vector<int64_t> toShape(Napi::Env env, const Napi::Value& v) {
     shape.push_back(static_cast<int64_t>(d));
   }
   return shape;
+}
+
+// The bytes `shape` of `dtype` takes, which must be the `have` bytes of the JS array.
+uint64_t checkedBytes(Napi::Env env, const std::string& what, const std::vector<int64_t>& shape, at::ScalarType dtype,
+                      size_t have) {
+  uint64_t need = c10::elementSize(dtype);
+  bool overflow = false;
+  for (auto s : shape) overflow |= __builtin_mul_overflow(need, static_cast<uint64_t>(s), &need);
+  if (overflow) {
+    throw Napi::RangeError::New(env, what + ": shape [" + c10::Join(", ", shape) + "] is too large (its byte size overflows)");
+  }
+  if (need != have) {
+    throw Napi::RangeError::New(env, what + ": shape [" + c10::Join(", ", shape) + "] of " + dtypeName(dtype) +
+                                         " needs " + std::to_string(need) + " bytes, got " + std::to_string(have));
+  }
+  return need;
 }
 
 // fromBytes(bytes: ArrayBufferView, shape, dtype) -> handle. Copies: JS may keep writing the array.
@@ -95,16 +106,7 @@ Napi::Value FromBytes(const Napi::CallbackInfo& info) {
   }
   auto shape = toShape(env, info[1]);
   auto dtype = parseDtype(env, info[2].As<Napi::String>());
-  uint64_t need = c10::elementSize(dtype);
-  bool overflow = false;
-  for (auto s : shape) overflow |= __builtin_mul_overflow(need, static_cast<uint64_t>(s), &need);
-  if (overflow) {
-    throw Napi::RangeError::New(env, "fromBytes: shape [" + c10::Join(", ", shape) + "] is too large (its byte size overflows)");
-  }
-  if (need != have) {
-    throw Napi::RangeError::New(env, "fromBytes: shape [" + c10::Join(", ", shape) + "] of " + dtypeName(dtype) +
-                                         " needs " + std::to_string(need) + " bytes, got " + std::to_string(have));
-  }
+  uint64_t need = checkedBytes(env, "fromBytes", shape, dtype, have);
   at::Tensor t;
   try {
     t = at::empty(shape, at::TensorOptions().dtype(dtype));
@@ -121,19 +123,18 @@ Napi::Value FromBytes(const Napi::CallbackInfo& info) {
 // references can only be deleted on the JS thread: the deleter hands them to a thread-safe
 // function, which deletes them there.
 namespace {
-napi_threadsafe_function unrefQueue = nullptr;
+// null again once Node-API has finalized it (the environment is torn down at exit): the
+// references left are not deleted then
+std::atomic<napi_threadsafe_function> unrefQueue{nullptr};
 
 void deleteRefOnJsThread(napi_env env, napi_value, void*, void* data) {
   if (env) napi_delete_reference(env, static_cast<napi_ref>(data));
 }
 
-struct SharedBlob {
-  napi_ref ref;
-};
+void unrefQueueFinalized(napi_env, void*, void*) { unrefQueue = nullptr; }
 
-void releaseBlob(SharedBlob* blob) {
-  napi_call_threadsafe_function(unrefQueue, blob->ref, napi_tsfn_nonblocking);
-  delete blob;
+void releaseRef(napi_ref ref) {
+  if (napi_threadsafe_function q = unrefQueue) napi_call_threadsafe_function(q, ref, napi_tsfn_nonblocking);
 }
 }  // namespace
 
@@ -150,29 +151,26 @@ Napi::Value ShareBytes(const Napi::CallbackInfo& info) {
   size_t have = info[0].As<Napi::TypedArray>().ByteLength();
   auto shape = toShape(env, info[1]);
   auto dtype = parseDtype(env, info[2].As<Napi::String>());
-  uint64_t need = c10::elementSize(dtype);
-  for (auto d : shape) need *= static_cast<uint64_t>(d);
-  if (need != have) {
-    throw Napi::RangeError::New(env, "shareBytes: shape [" + c10::Join(", ", shape) + "] of " + dtypeName(dtype) +
-                                         " needs " + std::to_string(need) + " bytes, got " + std::to_string(have));
-  }
+  checkedBytes(env, "shareBytes", shape, dtype, have);
   if (reinterpret_cast<uintptr_t>(data) % c10::elementSize(dtype) != 0) {
     throw Napi::Error::New(env, "shareBytes: the array's memory is not aligned for " + dtypeName(dtype) + "; copy it instead");
   }
   if (!unrefQueue) {
     napi_value name;
+    napi_threadsafe_function q;
     napi_create_string_utf8(env, "segkit.unref", NAPI_AUTO_LENGTH, &name);
-    napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, nullptr, deleteRefOnJsThread, &unrefQueue);
-    napi_unref_threadsafe_function(env, unrefQueue);  // never keeps the process alive by itself
+    napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, unrefQueueFinalized, nullptr,
+                                    deleteRefOnJsThread, &q);
+    napi_unref_threadsafe_function(env, q);  // never keeps the process alive by itself
+    unrefQueue = q;
   }
-  auto* blob = new SharedBlob;
-  napi_create_reference(env, info[0], 1, &blob->ref);
+  napi_ref ref;
+  napi_create_reference(env, info[0], 1, &ref);
   at::Tensor t;
   try {
-    t = at::from_blob(data, shape, [blob](void*) { releaseBlob(blob); }, at::TensorOptions().dtype(dtype));
+    t = at::from_blob(data, shape, [ref](void*) { releaseRef(ref); }, at::TensorOptions().dtype(dtype));
   } catch (...) {
-    napi_delete_reference(env, blob->ref);
-    delete blob;
+    napi_delete_reference(env, ref);
     rethrowAsJs(env, "shareBytes");
   }
   return newTensor(env, std::move(t));
@@ -185,13 +183,13 @@ Napi::Value ToBytes(const Napi::CallbackInfo& info) {
   try {
     at::NoGradGuard g;
     t = t.to(at::kCPU).contiguous();
+    size_t n = t.numel() * t.element_size();
+    Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, n);
+    if (n) std::memcpy(buf.Data(), t.data_ptr(), n);  // throws for tensors without storage (sparse)
+    return buf;
   } catch (...) {
     rethrowAsJs(env, "toBytes");
   }
-  size_t n = t.numel() * t.element_size();
-  Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, n);
-  if (n) std::memcpy(buf.Data(), t.data_ptr(), n);
-  return buf;
 }
 
 // dataView(handle) -> ArrayBuffer that shares the tensor's memory (CPU, contiguous) without a copy.
@@ -202,13 +200,16 @@ Napi::Value DataView(const Napi::CallbackInfo& info) {
   if (!t.device().is_cpu() || !t.is_contiguous()) {
     throw Napi::Error::New(env, "dataView: needs a contiguous CPU tensor (call .contiguous() or .cpu() first)");
   }
-  auto* hold = new at::Tensor(t);
   size_t n = t.numel() * t.element_size();
-  if (n == 0) {
-    delete hold;
-    return Napi::ArrayBuffer::New(env, 0);
+  if (n == 0) return Napi::ArrayBuffer::New(env, 0);
+  void* data;
+  try {
+    data = t.data_ptr();  // throws for tensors without storage (sparse, mkldnn)
+  } catch (...) {
+    rethrowAsJs(env, "dataView");
   }
-  return Napi::ArrayBuffer::New(env, hold->data_ptr(), n, [](Napi::Env, void*, at::Tensor* h) { delete h; }, hold);
+  auto* hold = new at::Tensor(t);
+  return Napi::ArrayBuffer::New(env, data, n, [](Napi::Env, void*, at::Tensor* h) { delete h; }, hold);
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -278,20 +279,6 @@ Napi::Value Grad(const Napi::CallbackInfo& info) {
   return newTensor(env, g);
 }
 
-Napi::Value SetGrad(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  SlotPtr t = lookup(env, info[0], "setGrad");
-  SlotPtr g = info[1].IsNull() || info[1].IsUndefined() ? nullptr : lookup(env, info[1], "setGrad");
-  run(env, [t, g]() {
-    if (g) {
-      t->t.mutable_grad() = g->t;
-    } else {
-      t->t.mutable_grad() = at::Tensor();
-    }
-  });
-  return env.Undefined();
-}
-
 // run() for the autograd entry points, with their name on errors also when the work is queued
 // (the error then reaches JS later, as the rejection of runAsync's Promise)
 void runNamed(Napi::Env env, const char* name, std::function<void()> work) {
@@ -312,18 +299,26 @@ void runNamed(Napi::Env env, const char* name, std::function<void()> work) {
   });
 }
 
+Napi::Value SetGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SlotPtr t = lookup(env, info[0], "setGrad");
+  SlotPtr g = info[1].IsNull() || info[1].IsUndefined() ? nullptr : lookup(env, info[1], "setGrad");
+  runNamed(env, "setGrad", [t, g]() { defined(t).mutable_grad() = g ? defined(g) : at::Tensor(); });
+  return env.Undefined();
+}
+
 Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SlotPtr t = lookup(env, info[0], "requiresGrad");
   bool flag = info[1].As<Napi::Boolean>();
-  runNamed(env, "requiresGrad", [t, flag]() { t->t.set_requires_grad(flag); });
+  runNamed(env, "requiresGrad", [t, flag]() { defined(t).set_requires_grad(flag); });
   return env.Undefined();
 }
 
 Napi::Value RetainGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SlotPtr t = lookup(env, info[0], "retainGrad");
-  runNamed(env, "retainGrad", [t]() { t->t.retain_grad(); });
+  runNamed(env, "retainGrad", [t]() { defined(t).retain_grad(); });
   return env.Undefined();
 }
 
@@ -345,8 +340,8 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   ExecMode mode = currentMode();
   runNamed(env, "backward", [outputs, grads, retain, create, mode]() {
     std::vector<at::Tensor> o, g;
-    for (auto& s : outputs) o.push_back(s->t);
-    for (auto& s : grads) g.push_back(s ? s->t : at::Tensor());
+    for (auto& s : outputs) o.push_back(defined(s));
+    for (auto& s : grads) g.push_back(s ? defined(s) : at::Tensor());
     ModeGuard guard(mode);
     torch::autograd::backward(o, g, retain, create);
   });

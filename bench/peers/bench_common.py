@@ -48,6 +48,35 @@ def time_steps(step, reps: int, warmup: int, label: str) -> list[float]:
     return times
 
 
+def layout(name: str):
+    """--layout default|cl: the torch memory format and the runner name ("torch" or "torch-cl")."""
+    import torch
+
+    return (torch.channels_last, "torch-cl") if name == "cl" else (torch.contiguous_format, "torch")
+
+
+def model_step(mode: str, model, x, loss=None, opt=None):
+    """The timed step on the fixed batch x. train: zero_grad, loss(model(x)), backward, opt.step();
+    infer: eval mode, model(x) under torch.inference_mode()."""
+    import torch
+
+    if mode == "train":
+        model.train()
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss(model(x)).backward()
+            opt.step()
+    else:
+        model.eval()
+
+        def step():
+            with torch.inference_mode():
+                model(x)
+
+    return step
+
+
 def peak_rss_mb() -> float:
     # ru_maxrss is in KiB on Linux: this process's high-water mark, model and data included
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import base_parser, emit, set_threads, time_steps  # noqa: E402
+from bench_common import base_parser, emit, layout, model_step, set_threads, time_steps  # noqa: E402
 
 
 def build(num_classes: int = 21) -> nn.Module:
@@ -38,7 +38,7 @@ def main():
     set_threads(a.threads)
     torch.manual_seed(0)
 
-    fmt = torch.channels_last if a.layout == "cl" else torch.contiguous_format
+    fmt, runner = layout(a.layout)
     model = build().to(memory_format=fmt)
     x = torch.randn(batch, 3, a.size, a.size).to(memory_format=fmt)
 
@@ -46,21 +46,10 @@ def main():
         target = torch.randint(0, 21, (batch, a.size, a.size))
         loss_fn = nn.CrossEntropyLoss(ignore_index=255)
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        model.train()
-
-        def step():
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x)["out"], target)
-            loss.backward()
-            opt.step()
+        step = model_step("train", model, x, lambda y: loss_fn(y["out"], target), opt)
     else:
-        model.eval()
+        step = model_step("infer", model, x)
 
-        def step():
-            with torch.inference_mode():
-                model(x)["out"]
-
-    runner = "torch-cl" if a.layout == "cl" else "torch"
     times = time_steps(step, a.reps, a.warmup, f"{runner} deeplabv3-{a.mode}")
     emit(f"deeplabv3-{a.mode}", runner, batch, times, a.threads, size=a.size, torch_version=torch.__version__)
 

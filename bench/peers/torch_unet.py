@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import base_parser, emit, set_threads, time_steps  # noqa: E402
+from bench_common import base_parser, emit, layout, model_step, set_threads, time_steps  # noqa: E402
 from unet import UNet  # noqa: E402
 
 
@@ -32,7 +32,7 @@ def main():
     set_threads(a.threads)
     torch.manual_seed(0)
 
-    fmt = torch.channels_last if a.layout == "cl" else torch.contiguous_format
+    fmt, runner = layout(a.layout)
     model = UNet(3, a.classes, 32).to(memory_format=fmt)
     x = torch.randn(a.batch, 3, a.size, a.size).to(memory_format=fmt)
 
@@ -40,21 +40,10 @@ def main():
         target = torch.randint(0, a.classes, (a.batch, a.size, a.size))
         loss_fn = nn.CrossEntropyLoss()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-        model.train()
-
-        def step():
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), target)
-            loss.backward()
-            opt.step()
+        step = model_step("train", model, x, lambda y: loss_fn(y, target), opt)
     else:
-        model.eval()
+        step = model_step("infer", model, x)
 
-        def step():
-            with torch.inference_mode():
-                model(x)
-
-    runner = "torch-cl" if a.layout == "cl" else "torch"
     times = time_steps(step, a.reps, a.warmup, f"{runner} unet-{a.mode}")
     emit(f"unet-{a.mode}", runner, a.batch, times, a.threads, size=a.size, torch_version=torch.__version__)
 

@@ -45,6 +45,12 @@ interface CommonOpts {
 }
 const inputOpts = (o: CommonOpts): InputOptions => ({ ...(o.labelMap ? { labelMap: o.labelMap } : {}), ...(o.maskMode ? { maskMode: o.maskMode } : {}) });
 
+/** The class count (from the label map, else --num-classes) and ignore index computeStats needs. */
+function statsClasses(ds: SegDataset, o: CommonOpts): { numClasses?: number; ignoreIndex: number } {
+  const numClasses = ds.labelMap?.numClasses ?? o.numClasses;
+  return { ...(numClasses ? { numClasses } : {}), ignoreIndex: ds.labelMap?.ignoreIndex ?? 255 };
+}
+
 function addCommon(cmd: Command): Command {
   return cmd
     .option('--label-map <file>', 'label map (JSON/YAML) for inputs without one; default: labelmap.json in the folder')
@@ -118,9 +124,9 @@ export function registerDataCommands(program: Command): void {
         split = orderedSplit(refs, ratios, { key: o.key, ...(o.keyRegex ? { regex: new RegExp(o.keyRegex) } : {}), ...(names ? { names } : {}) });
       } else if (o.stratified) {
         const ds = new SegDataset(opened.spec);
-        const numClasses = ds.labelMap?.numClasses ?? o.numClasses;
-        const { presence } = await computeStats(ds, { ...(numClasses ? { numClasses } : {}), ignoreIndex: ds.labelMap?.ignoreIndex ?? 255, onProgress: progress('reading masks') });
-        const s = stratifiedSplit(presence, ratios, { seed: o.seed, ...(names ? { names } : {}), ...(numClasses ? { numClasses } : {}) });
+        const classes = statsClasses(ds, o);
+        const { presence } = await computeStats(ds, { ...classes, onProgress: progress('reading masks') });
+        const s = stratifiedSplit(presence, ratios, { seed: o.seed, ...(names ? { names } : {}), ...(classes.numClasses ? { numClasses: classes.numClasses } : {}) });
         for (const u of s.unplaced) console.log(`class ${ds.classes?.[u.classId] ?? u.classId} is not in ${u.part}: only ${u.images} image(s) contain it`);
         if (s.absent.length) console.log(`classes in no image: ${s.absent.map((c) => ds.classes?.[c] ?? c).join(', ')}`);
         split = s;
@@ -141,11 +147,9 @@ export function registerDataCommands(program: Command): void {
     .option('--out <json>', 'save the statistics as JSON')
     .action(async (input: string, o: CommonOpts & { out?: string }) => {
       const ds = new SegDataset((await openInput(input, inputOpts(o))).spec);
-      const numClasses = ds.labelMap?.numClasses ?? o.numClasses;
       const { stats } = await computeStats(ds, {
-        ...(numClasses ? { numClasses } : {}),
+        ...statsClasses(ds, o),
         ...(ds.classes ? { classNames: ds.classes } : {}),
-        ignoreIndex: ds.labelMap?.ignoreIndex ?? 255,
         onProgress: progress('reading'),
       });
       console.log(formatStats(stats));

@@ -1,6 +1,6 @@
 // Image and mask I/O through sharp (PNG, JPEG, WebP, TIFF), with PNG masks read by our own
 // decoder so palette indices and 16-bit values survive. Every error names the file.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import type { ImageBuffer, MaskBuffer } from '../data/types.js';
@@ -95,12 +95,22 @@ async function infoOf(file: string, buf: Buffer, format: ImageFormat): Promise<I
   }
 }
 
-function checkPixels(file: string, info: ImageInfo, maxPixels: number): void {
+/** readChecked and the header facts, refusing an image above maxPixels before anything is decoded. */
+async function openChecked(file: string, opts: ReadOptions): Promise<{ buf: Buffer; format: ImageFormat; info: ImageInfo; maxPixels: number }> {
+  const { buf, format } = await readChecked(file);
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const info = await infoOf(file, buf, format);
   const n = info.width * info.height;
   if (n > maxPixels) {
     throw new BadFileError(file, `${info.width}x${info.height} = ${n} pixels is above the limit of ${maxPixels} (maxPixels); refused before decoding. Raise maxPixels if you trust the file`);
   }
+  return { buf, format, info, maxPixels };
 }
+
+const decoder = (buf: Buffer, maxPixels: number) => sharp(buf, { limitInputPixels: Number.isFinite(maxPixels) ? maxPixels : false });
+
+const decodeError = (file: string, format: ImageFormat, e: unknown): BadFileError =>
+  new BadFileError(file, `cannot decode ${format.toUpperCase()} (${cleanSharp(e)}); the file is corrupt or truncated`);
 
 /** Probe an image file: format, size, channels, depth, palette; reads the header only. */
 export async function probeImage(file: string): Promise<ImageInfo> {
@@ -115,19 +125,16 @@ const cleanSharp = (e: unknown): string => String((e as Error).message ?? e).spl
  * unless channels is 4. EXIF orientation is not applied (as PIL), so masks stay aligned.
  */
 export async function readImage(file: string, opts: ReadOptions & { channels?: 1 | 3 | 4 } = {}): Promise<ImageBuffer> {
-  const { buf, format } = await readChecked(file);
-  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const info = await infoOf(file, buf, format);
-  checkPixels(file, info, maxPixels);
+  const { buf, format, maxPixels } = await openChecked(file, opts);
   const channels = opts.channels ?? 3;
   try {
-    let p = sharp(buf, { limitInputPixels: Number.isFinite(maxPixels) ? maxPixels : false });
+    let p = decoder(buf, maxPixels);
     p = channels === 4 ? p.ensureAlpha().toColourspace('srgb') : p.removeAlpha().toColourspace(channels === 1 ? 'b-w' : 'srgb');
     const { data, info: out } = await p.raw().toBuffer({ resolveWithObject: true });
     if (out.channels !== channels) throw new Error(`decoded ${out.channels} channels, expected ${channels}`);
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: out.width, height: out.height, channels };
   } catch (e) {
-    throw new BadFileError(file, `cannot decode ${format.toUpperCase()} (${cleanSharp(e)}); the file is corrupt or truncated`);
+    throw decodeError(file, format, e);
   }
 }
 
@@ -137,10 +144,7 @@ export async function readImage(file: string, opts: ReadOptions & { channels?: 1
  * equal are taken as gray; real colour masks are refused (read them with maskMode 'rgb').
  */
 export async function readMask(file: string, opts: ReadOptions = {}): Promise<MaskBuffer> {
-  const { buf, format } = await readChecked(file);
-  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const info = await infoOf(file, buf, format);
-  checkPixels(file, info, maxPixels);
+  const { buf, format, info, maxPixels } = await openChecked(file, opts);
   let data: Uint8Array | Uint16Array, channels: number;
   const { width, height } = info;
   if (format === 'png') {
@@ -155,13 +159,13 @@ export async function readMask(file: string, opts: ReadOptions = {}): Promise<Ma
     try {
       const wide = info.bitDepth === 16;
       const gray = info.channels <= 2;
-      let p = sharp(buf, { limitInputPixels: Number.isFinite(maxPixels) ? maxPixels : false });
+      let p = decoder(buf, maxPixels);
       if (gray) p = p.toColourspace(wide ? 'grey16' : 'b-w');
       const out = await p.raw(wide ? { depth: 'ushort' } : {}).toBuffer({ resolveWithObject: true });
       channels = out.info.channels;
       data = wide ? new Uint16Array(out.data.buffer.slice(out.data.byteOffset, out.data.byteOffset + out.data.length)) : new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length);
     } catch (e) {
-      throw new BadFileError(file, `cannot decode ${format.toUpperCase()} (${cleanSharp(e)}); the file is corrupt or truncated`);
+      throw decodeError(file, format, e);
     }
   }
   return { data: toSingleChannel(file, data, width, height, channels), width, height };
@@ -210,9 +214,14 @@ export async function writeImage(file: string, img: ImageBuffer | MaskBuffer, op
   await writeAtomic(file, await encodeImage(img, format, opts));
 }
 
-/** Write bytes to a temporary file beside `file`, then rename it into place. */
+/** Write bytes to a temporary file beside `file`, then rename it into place (the temporary file is removed on failure). */
 export async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${Math.floor(performance.now() * 1000)}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }

@@ -166,9 +166,9 @@ class Unpickler {
   }
 
   pop(): unknown {
-    const floor = this.marks.length > 0 ? this.marks[this.marks.length - 1] : 0;
-    if (this.stack.length <= floor) this.fail('stack underflow (malformed pickle)');
-    return this.stack.pop();
+    const value = this.top(); // checks for underflow past the last MARK
+    this.stack.length -= 1;
+    return value;
   }
 
   top(): unknown {
@@ -466,8 +466,10 @@ function decodeLong(bytes: Uint8Array): number | bigint {
   return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
 }
 
+const UTF8 = new TextDecoder('utf-8');
+
 function utf8(bytes: Uint8Array): string {
-  return new TextDecoder('utf-8').decode(bytes);
+  return UTF8.decode(bytes);
 }
 
 function latin1(bytes: Uint8Array): string {

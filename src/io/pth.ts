@@ -323,6 +323,8 @@ export interface StateDictOptions {
   key?: string;
   /** Removed from the front of every name that has it, e.g. 'module.' from DataParallel. */
   stripPrefix?: string;
+  /** Names the input in errors when it is bytes (default '<buffer>'; a path names itself). */
+  source?: string;
 }
 
 export interface Checkpoint {
@@ -339,7 +341,7 @@ export interface Checkpoint {
  * one, else asks for `key`.
  */
 export function readCheckpoint(input: Uint8Array | string, options: StateDictOptions = {}): Checkpoint {
-  const source = typeof input === 'string' ? input : '<buffer>';
+  const source = options.source ?? (typeof input === 'string' ? input : '<buffer>');
   const root = readTorchFile(input, source);
   if (!(root instanceof Map)) throw new Error(`${source}: holds ${kind(root)}, not a dict of tensors (a state dict)`);
   const { sd, key } = chooseStateDict(root, source, options.key);

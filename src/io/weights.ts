@@ -39,7 +39,7 @@ function detectFormat(path: string, bytes: Uint8Array): WeightsFormat {
 export function readWeights(path: string, opts: ReadWeightsOptions = {}): Map<string, RawTensor> {
   const bytes = readFileSync(path);
   const format = opts.format ?? detectFormat(path, bytes);
-  if (format === 'pth') return readCheckpoint(bytes, { key: opts.key, stripPrefix: opts.stripPrefix }).stateDict;
+  if (format === 'pth') return readCheckpoint(bytes, { key: opts.key, stripPrefix: opts.stripPrefix, source: path }).stateDict;
   if (opts.key !== undefined) throw new Error(`${path}: option key applies to .pth checkpoints, not safetensors files`);
   const { tensors } = parseSafetensors(bytes, path);
   const strip = opts.stripPrefix;

@@ -17,6 +17,12 @@ export interface BatchNormOptions {
   device?: string;
 }
 
+/** The affine `weight` (ones) and `bias` (zeros) of `shape`, or both declared empty without `affine`. */
+function registerAffine(m: Module, affine: boolean, shape: number[], t: { dtype?: DType; device?: string }): void {
+  m.registerParameter('weight', affine ? ones_(parameter(empty(shape, t))) : undefined);
+  m.registerParameter('bias', affine ? zeros_(parameter(empty(shape, t))) : undefined);
+}
+
 abstract class BatchNormBase extends Module {
   declare weight: Tensor | undefined;
   declare bias: Tensor | undefined;
@@ -38,13 +44,7 @@ abstract class BatchNormBase extends Module {
     this.affine = affine;
     this.trackRunningStats = trackRunningStats;
     const t = { dtype: opts.dtype, device: opts.device };
-    if (affine) {
-      this.weight = ones_(parameter(empty([numFeatures], t)));
-      this.bias = zeros_(parameter(empty([numFeatures], t)));
-    } else {
-      this.registerParameter('weight', undefined);
-      this.registerParameter('bias', undefined);
-    }
+    registerAffine(this, affine, [numFeatures], t);
     this.registerBuffer('running_mean', trackRunningStats ? zeros([numFeatures], t) : undefined);
     this.registerBuffer('running_var', trackRunningStats ? ones([numFeatures], t) : undefined);
     this.registerBuffer('num_batches_tracked', trackRunningStats ? zeros([], { dtype: 'int64', device: opts.device }) : undefined);
@@ -118,13 +118,7 @@ export class GroupNorm extends Module {
     this.eps = eps;
     this.affine = affine;
     const t = { dtype: opts.dtype, device: opts.device };
-    if (affine) {
-      this.weight = ones_(parameter(empty([numChannels], t)));
-      this.bias = zeros_(parameter(empty([numChannels], t)));
-    } else {
-      this.registerParameter('weight', undefined);
-      this.registerParameter('bias', undefined);
-    }
+    registerAffine(this, affine, [numChannels], t);
   }
 
   override forward(x: Tensor): Tensor {
@@ -151,13 +145,7 @@ export class LayerNorm extends Module {
     this.eps = eps;
     this.elementwiseAffine = elementwiseAffine;
     const t = { dtype: opts.dtype, device: opts.device };
-    if (elementwiseAffine) {
-      this.weight = ones_(parameter(empty(this.normalizedShape, t)));
-      this.bias = zeros_(parameter(empty(this.normalizedShape, t)));
-    } else {
-      this.registerParameter('weight', undefined);
-      this.registerParameter('bias', undefined);
-    }
+    registerAffine(this, elementwiseAffine, this.normalizedShape, t);
   }
 
   override forward(x: Tensor): Tensor {

@@ -79,9 +79,10 @@ export class Tensor {
   }
   /** The data as a plain number array (int64 converted to number). */
   toArray(): number[] {
-    const d = this.data();
+    const dtype = this.dtype;
+    if (dtype === 'float16' || dtype === 'bfloat16') return this.float().tidyData();
+    const d = viewAs(dtype, native.toBytes(this.handle));
     if (d instanceof BigInt64Array) return Array.from(d, Number);
-    if (this.dtype === 'float16' || this.dtype === 'bfloat16') return this.float().tidyData();
     return Array.from(d as ArrayLike<number>);
   }
   private tidyData(): number[] {
@@ -281,8 +282,8 @@ function flat(args: number[] | [number[]]): number[] {
 }
 
 // Pick the Tensor or Scalar overload of a binary op (add.Tensor / add.Scalar, eq.Tensor / eq.Scalar).
+// Only add and sub take an alpha; left out, it takes the schema's default.
 function binary(name: string, self: Tensor, other: TensorOrScalar, alpha?: Scalar): Tensor {
-  const hasAlpha = name.startsWith('add') || name.startsWith('sub');
-  if (other instanceof Tensor) return hasAlpha ? callOp(`${name}.Tensor`, self, other, alpha) : callOp(`${name}.Tensor`, self, other);
-  return hasAlpha ? callOp(`${name}.Scalar`, self, other, alpha) : callOp(`${name}.Scalar`, self, other);
+  const key = other instanceof Tensor ? `${name}.Tensor` : `${name}.Scalar`;
+  return alpha === undefined ? callOp(key, self, other) : callOp(key, self, other, alpha);
 }

@@ -70,5 +70,8 @@ test('errors name the file; stripPrefix removes a DataParallel prefix', () => in
   assert.deepEqual(loadWeights(net, path, { stripPrefix: 'module.' }).unexpectedKeys, []);
   assert.equal(readWeights(path, { stripPrefix: 'module.' }).size, sd.size);
   assert.throws(() => saveWeights(net, join(dir, 'x.pth')), /writes weights as safetensors only/);
+  // a checkpoint's own errors name the file too, not the bytes read from it
+  const script = fixture('io', 'pth', 'torchscript.pt');
+  assert.throws(() => loadWeights(net, script), (e: Error) => e.message.startsWith(`${script}: this is a TorchScript archive`));
   net.dispose();
 }));

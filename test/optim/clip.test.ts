@@ -6,8 +6,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fixture } from '../paths.js';
-import { memory, tensor, tidy, zeros, type Tensor } from '../../src/torch/index.js';
+import { tensor, tidy, zeros, type Tensor } from '../../src/torch/index.js';
 import { clipGradNorm_, clipGradValue_ } from '../../src/optim/index.js';
+import { noLeak } from './no-leak.js';
 
 type Value = number | 'nan' | 'inf' | '-inf';
 interface Base {
@@ -25,12 +26,6 @@ interface ValueCase extends Base {
   clipValue: number;
 }
 const fx = JSON.parse(readFileSync(fixture('optim', 'clip.json'), 'utf8')) as { norm: NormCase[]; value: ValueCase[] };
-
-function noLeak(fn: () => void): void {
-  const before = memory().tensors;
-  fn();
-  assert.equal(memory().tensors, before, 'native tensors leaked');
-}
 
 const num = (v: Value): number => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v);
 

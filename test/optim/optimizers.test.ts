@@ -7,11 +7,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fixture } from '../paths.js';
-import { memory, tensor, zeros, type Tensor } from '../../src/torch/index.js';
+import { tensor, zeros, type Tensor } from '../../src/torch/index.js';
 import {
   Adam, AdamW, OneCycleLR, RAdam, SGD, disposeStateDict, joinStateDict, splitStateDict,
   type Optimizer, type OptimizerStateDict, type OptimizerStateJson, type ParamState,
 } from '../../src/optim/index.js';
+import { noLeak } from './no-leak.js';
 
 type Flat = number[];
 interface Case {
@@ -25,13 +26,6 @@ interface Case {
 }
 const fx = JSON.parse(readFileSync(fixture('optim', 'optimizers.json'), 'utf8')) as { steps: number; shapes: number[][]; cases: Case[] };
 const SHAPES = fx.shapes;
-
-/** Runs `fn` and asserts that it left no native tensor alive. */
-function noLeak(fn: () => void): void {
-  const before = memory().tensors;
-  fn();
-  assert.equal(memory().tensors, before, 'native tensors leaked');
-}
 
 const CTORS = { SGD, Adam, AdamW, RAdam } as const;
 type AnyOptimizer = Optimizer;

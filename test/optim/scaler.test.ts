@@ -5,14 +5,9 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { memory, tensor, type Tensor } from '../../src/torch/index.js';
+import { tensor, type Tensor } from '../../src/torch/index.js';
 import { GradScaler, SGD, clipGradNorm_ } from '../../src/optim/index.js';
-
-function noLeak(fn: () => void): void {
-  const before = memory().tensors;
-  fn();
-  assert.equal(memory().tensors, before, 'native tensors leaked');
-}
+import { noLeak } from './no-leak.js';
 
 const param = (values: number[]): Tensor => tensor(values, { requiresGrad: true });
 

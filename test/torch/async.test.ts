@@ -67,6 +67,9 @@ test('an error inside async work rejects the Promise with the op name; later ops
   );
   assert.throws(() => after.shape, /has no value/);
   assert.throws(() => bad.add(1), /aten::add\.Scalar: an argument has no value/);
+  // autograd setters refuse it too, instead of changing libtorch's shared undefined tensor
+  assert.throws(() => bad.requiresGrad_(true), /^Error: requiresGrad: an argument has no value/);
+  assert.throws(() => { bad.grad = undefined; }, /^Error: setGrad: an argument has no value/);
   // a mistake found while converting arguments on the JS thread rejects as well
   await assert.rejects(runAsync(() => a.sum('x' as unknown as number)), /aten::sum\.dim_IntList: argument 'dim'/);
   // autograd entry points name themselves too

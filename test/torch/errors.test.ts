@@ -20,6 +20,12 @@ function fails(fn: () => unknown, pattern: RegExp): void {
   });
 }
 
+test('reading a tensor without storage (sparse) throws instead of ending the process', withNoLeaks(() => tidy(() => {
+  const sparse = callOp('to_sparse', tensor([[1, 0], [0, 2]]));
+  fails(() => sparse.data(), /^toBytes: Cannot access data pointer of Tensor that doesn't have storage/);
+  fails(() => sparse.dataView(), /^dataView: Cannot access data pointer of Tensor that doesn't have storage/);
+})));
+
 test('shape mistakes name the op', withNoLeaks(() => tidy(() => {
   const a = ones([2, 3]);
   fails(() => a.matmul(a), /^aten::matmul: mat1 and mat2 shapes cannot be multiplied \(2x3 and 2x3\)/);

@@ -2,10 +2,13 @@
 // tensor keeps the memory alive after JS drops the array.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as torch from '../../src/torch/index.js';
 import { withNoLeaks } from '../leak.js';
+import { repoRoot } from '../paths.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -42,3 +45,11 @@ test('copy: false refuses a conversion and a wrong size', withNoLeaks(() => {
   assert.throws(() => torch.tensor(new Float32Array(4), { copy: false, dtype: 'float64' }), /cannot also convert/);
   assert.throws(() => torch.tensor(new Float32Array(4), { copy: false, shape: [5] }), /needs 20 bytes, got 16/);
 }));
+
+test('the process exits cleanly while a shared tensor is still alive', () => {
+  // its memory's reference is released on the JS thread, which is gone by then
+  const url = new URL(`file://${join(repoRoot, 'dist', 'src', 'torch', 'index.js')}`).href;
+  const code = `const torch = await import(${JSON.stringify(url)}); globalThis.t = torch.tensor(new Float32Array(8), { copy: false });`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `exit status ${r.status} (signal ${r.signal}): ${r.stderr}`);
+});

@@ -3,13 +3,13 @@
 // are listed separately, so the doctor can report them instead of failing on the first one.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { DatasetSpec } from '../dataset.js';
 import { parseLabelMap, type LabelMapSpec } from '../labelmap.js';
 import { datasetConfigSchema, specFromSource, type SourceConfig } from '../sources/index.js';
 import { csvSource } from '../sources/csv.js';
-import { folderSource, listFiles, IMAGE_DIRS, MASK_DIRS, type FolderSourceOptions } from '../sources/folders.js';
+import { folderSource, keyOf, listFiles, IMAGE_DIRS, MASK_DIRS, type FolderSourceOptions } from '../sources/folders.js';
 import { readSplitCsv, type Split } from '../splits.js';
 import type { SampleRef } from '../types.js';
 
@@ -30,7 +30,6 @@ export interface InputOptions {
   maskMode?: 'ids' | 'rgb';
 }
 
-// The folder names the folder source looks for (kept in step with sources/folders.ts).
 /** Files a folder dataset may carry its label map in. */
 export const LABEL_MAP_FILES = ['labelmap.json', 'labelmap.yaml', 'labelmap.yml'];
 
@@ -61,13 +60,6 @@ function pickDir(base: string, given: string | null | undefined, defaults: strin
   return defaults.map((d) => join(base, d)).find(isDir);
 }
 
-/** Does a file name carry the suffix rule of the folder source (with extension, or stem only)? */
-function hasSuffix(file: string, suffix: string | undefined): boolean {
-  if (!suffix) return true;
-  if (suffix.includes('.')) return file.toLowerCase().endsWith(suffix.toLowerCase());
-  return basename(file, extname(file)).endsWith(suffix);
-}
-
 /** Files of a folder source that no sample uses: images without masks, masks without images. */
 export async function unmatchedFiles(opts: FolderSourceOptions, refs: SampleRef[]): Promise<{ images: string[]; masks: string[] }> {
   const root = resolve(opts.root);
@@ -83,8 +75,8 @@ export async function unmatchedFiles(opts: FolderSourceOptions, refs: SampleRef[
     const imgDir = pickDir(base, opts.images, IMAGE_DIRS);
     const maskDir = pickDir(base, opts.masks, MASK_DIRS);
     if (!imgDir || !maskDir) continue;
-    for (const f of await listFiles(imgDir, recursive)) if (hasSuffix(f, opts.imageSuffix) && !usedImages.has(f)) images.push(f);
-    for (const f of await listFiles(maskDir, recursive)) if (hasSuffix(f, opts.maskSuffix) && !usedMasks.has(f)) masks.push(f);
+    for (const f of await listFiles(imgDir, recursive)) if (keyOf(f, imgDir, opts.imageSuffix) !== undefined && !usedImages.has(f)) images.push(f);
+    for (const f of await listFiles(maskDir, recursive)) if (keyOf(f, maskDir, opts.maskSuffix) !== undefined && !usedMasks.has(f)) masks.push(f);
   }
   return { images: images.sort(), masks: masks.sort() };
 }

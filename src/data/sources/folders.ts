@@ -47,8 +47,9 @@ export async function listFiles(dir: string, recursive: boolean): Promise<string
   return out;
 }
 
-/** Matching key of a file: its path under `dir` with the suffix (or extension) removed. */
-function keyOf(file: string, dir: string, suffix: string | undefined): string | undefined {
+/** Matching key of a file: its path under `dir` with the suffix (or extension) removed;
+ *  undefined when the file does not end in the suffix (then it is not part of the dataset). */
+export function keyOf(file: string, dir: string, suffix: string | undefined): string | undefined {
   const rel = relative(dir, file).split(sep).join('/');
   if (suffix && suffix.includes('.')) return rel.toLowerCase().endsWith(suffix.toLowerCase()) ? rel.slice(0, -suffix.length) : undefined;
   const stem = rel.slice(0, rel.length - extname(rel).length);
@@ -66,27 +67,26 @@ function pick(base: string, given: string | undefined, defaults: string[], what:
   throw new Error(`${base}: no ${what} folder found (looked for ${defaults.join(', ')}); name it with the \`${what === 'image' ? 'images' : 'masks'}\` option`);
 }
 
+/** The files under `dir` by matching key (files without the suffix left out); a shared key is an error. */
+async function byKey(dir: string, recursive: boolean, suffix: string | undefined, what: 'images' | 'masks'): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const f of await listFiles(dir, recursive)) {
+    const k = keyOf(f, dir, suffix);
+    if (k === undefined) continue;
+    const dup = files.get(k);
+    if (dup) throw new Error(`two ${what} share the stem "${k}": ${dup} and ${f}; rename one`);
+    files.set(k, f);
+  }
+  return files;
+}
+
 async function pairs(base: string, opts: FolderSourceOptions, split?: string): Promise<SampleRef[]> {
   const recursive = opts.recursive ?? true;
   const imgDir = pick(base, opts.images, IMAGE_DIRS, 'image');
   const maskDir = opts.masks === null ? undefined : pick(base, opts.masks, MASK_DIRS, 'mask');
-  const images = new Map<string, string>();
-  for (const f of await listFiles(imgDir, recursive)) {
-    const k = keyOf(f, imgDir, opts.imageSuffix);
-    if (k === undefined) continue;
-    const dup = images.get(k);
-    if (dup) throw new Error(`two images share the stem "${k}": ${dup} and ${f}; rename one`);
-    images.set(k, f);
-  }
-  const masks = new Map<string, string>();
+  const images = await byKey(imgDir, recursive, opts.imageSuffix, 'images');
+  const masks = maskDir ? await byKey(maskDir, recursive, opts.maskSuffix, 'masks') : new Map<string, string>();
   if (maskDir) {
-    for (const f of await listFiles(maskDir, recursive)) {
-      const k = keyOf(f, maskDir, opts.maskSuffix);
-      if (k === undefined) continue;
-      const dup = masks.get(k);
-      if (dup) throw new Error(`two masks share the stem "${k}": ${dup} and ${f}; rename one`);
-      masks.set(k, f);
-    }
     const noMask = [...images.keys()].filter((k) => !masks.has(k));
     const noImage = [...masks.keys()].filter((k) => !images.has(k));
     if ((noMask.length || noImage.length) && opts.unmatched !== 'skip') {

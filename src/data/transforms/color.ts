@@ -149,21 +149,28 @@ export function adjustHue(img: ImageBuffer, hueFactor: number): ImageBuffer {
     const p = clamp01(f32(v * f32(1 - s)));
     const q = clamp01(f32(v * f32(1 - f32(s * fr))));
     const t = clamp01(f32(v * f32(1 - f32(s * f32(1 - fr)))));
-    let ro: number, go: number, bo: number;
-    switch (((fi % 6) + 6) % 6) {
-      case 0: ro = v; go = t; bo = p; break;
-      case 1: ro = q; go = v; bo = p; break;
-      case 2: ro = p; go = v; bo = t; break;
-      case 3: ro = p; go = q; bo = v; break;
-      case 4: ro = t; go = p; bo = v; break;
-      default: ro = v; go = p; bo = q; break;
-    }
-    out[i] = Math.trunc(f32(ro * 255));
-    out[i + 1] = Math.trunc(f32(go * 255));
-    out[i + 2] = Math.trunc(f32(bo * 255));
+    sectorRgb(((fi % 6) + 6) % 6, v, p, q, t, RGB);
+    out[i] = Math.trunc(f32(RGB[0]! * 255));
+    out[i + 1] = Math.trunc(f32(RGB[1]! * 255));
+    out[i + 2] = Math.trunc(f32(RGB[2]! * 255));
     if (C === 4) out[i + 3] = src[i + 3]!;
   }
   return withData(img, out);
+}
+
+/** Scratch (r, g, b) of sectorRgb for the per-pixel HSV loops (holds float32 values exactly). */
+const RGB = new Float64Array(3);
+
+/** hsv2rgb's last step, shared by adjustHue and adjustHsv: (r, g, b) of hue sector `sector` (0..5) from v and its p, q, t, into rgb[0..2]. */
+function sectorRgb(sector: number, v: number, p: number, q: number, t: number, rgb: Float64Array): void {
+  switch (sector) {
+    case 0: rgb[0] = v; rgb[1] = t; rgb[2] = p; break;
+    case 1: rgb[0] = q; rgb[1] = v; rgb[2] = p; break;
+    case 2: rgb[0] = p; rgb[1] = v; rgb[2] = t; break;
+    case 3: rgb[0] = p; rgb[1] = q; rgb[2] = v; break;
+    case 4: rgb[0] = t; rgb[1] = p; rgb[2] = v; break;
+    default: rgb[0] = v; rgb[1] = p; rgb[2] = q; break;
+  }
 }
 
 function clamp01(v: number): number {
@@ -207,18 +214,10 @@ export function adjustHsv(img: ImageBuffer, hueTurns: number, satScale: number):
     const p = v * (1 - s);
     const q = v * (1 - s * f);
     const t = v * (1 - s * (1 - f));
-    let ro: number, go: number, bo: number;
-    switch (fi % 6) {
-      case 0: ro = v; go = t; bo = p; break;
-      case 1: ro = q; go = v; bo = p; break;
-      case 2: ro = p; go = v; bo = t; break;
-      case 3: ro = p; go = q; bo = v; break;
-      case 4: ro = t; go = p; bo = v; break;
-      default: ro = v; go = p; bo = q; break;
-    }
-    out[i] = Math.round(ro * 255);
-    out[i + 1] = Math.round(go * 255);
-    out[i + 2] = Math.round(bo * 255);
+    sectorRgb(fi % 6, v, p, q, t, RGB);
+    out[i] = Math.round(RGB[0]! * 255);
+    out[i + 1] = Math.round(RGB[1]! * 255);
+    out[i + 2] = Math.round(RGB[2]! * 255);
     if (C === 4) out[i + 3] = src[i + 3]!;
   }
   return withData(img, out);

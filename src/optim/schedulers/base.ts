@@ -76,6 +76,11 @@ export abstract class LRScheduler<O extends object> implements Scheduler {
     return this.optimizer.paramGroups.length;
   }
 
+  /** A per-group option as one value per param group (an array is taken as it is). */
+  protected perGroup(v: number | number[]): number[] {
+    return Array.isArray(v) ? v : new Array<number>(this.groups).fill(v);
+  }
+
   /** Advances one step (one iteration or one epoch, as the caller counts) and sets the lrs. */
   step(): void {
     this.epoch += 1;

@@ -117,10 +117,6 @@ export class OneCycleLR extends LRScheduler<Checked> {
     return checked;
   }
 
-  private perGroup(v: number | number[]): number[] {
-    return Array.isArray(v) ? v : new Array<number>(this.groups).fill(v);
-  }
-
   /** The lr and momentum levels the phases move between, per group. */
   private levels(): Record<Level, number[]> & { maxM: number[]; baseM: number[] } {
     const max = this.perGroup(this.opts.maxLr);

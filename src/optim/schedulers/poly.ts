@@ -46,17 +46,12 @@ export class PolynomialLR extends LRScheduler<Required<PolynomialLROptions>> {
     if (t === 0 || t > n) return lrs;
     // The ratio of consecutive poly factors; applied to lr - minLr it gives the closed form.
     const factor = ((1 - t / n) / (1 - (t - 1) / n)) ** power;
-    const mins = this.minLrs();
+    const mins = this.perGroup(this.opts.minLr);
     return lrs.map((lr, i) => (lr - mins[i]!) * factor + mins[i]!);
   }
 
   protected override startLrs(): number[] {
-    const mins = this.minLrs();
+    const mins = this.perGroup(this.opts.minLr);
     return this.baseLrs.map((b, i) => b - mins[i]! + mins[i]!);
-  }
-
-  private minLrs(): number[] {
-    const m = this.opts.minLr;
-    return Array.isArray(m) ? m : new Array<number>(this.groups).fill(m);
   }
 }
