@@ -14,6 +14,7 @@ import { DataLoader } from './data/loader.js';
 import { randomSplit, applySplit } from './data/splits.js';
 import { computeStats } from './data/stats.js';
 import { batchToTensors } from './data/to-tensors.js';
+import { normalizeImage } from './data/transforms/normalize.js';
 import { overlayMask } from './data/overlay.js';
 import { writeImage } from './io/image.js';
 import type { ImageBuffer, MaskBuffer } from './data/types.js';
@@ -124,18 +125,17 @@ model.eval();
 const rows: ImageBuffer[] = [];
 for (let i = 0; i < Math.min(test.length, 4); i++) {
   const sample = await test.get(i);
-  const loader = new DataLoader(test.subset([i]), { batchSize: 1, transform: [normalize] });
-  for await (const batch of loader) {
-    const pred = torch.inferenceMode(() =>
-      torch.tidy(() => {
-        const { images } = batchToTensors(batch, { channelsLast: true });
-        return Uint8Array.from(model.forward(images).argmax(1).toArray());
-      }),
-    );
-    const predMask: MaskBuffer = { data: pred, width: sample.image.width, height: sample.image.height };
-    rows.push(hconcat([sample.image, overlayMask(sample.image, sample.mask!, PALETTE, 0.6, { skip: [0] }), overlayMask(sample.image, predMask, PALETTE, 0.6, { skip: [0] })]));
-  }
-  await loader.close();
+  const { width, height } = sample.image;
+  // the same normalisation the loaders apply, on the sample already decoded for the overlay
+  const input = normalizeImage(sample.image, normalize);
+  const pred = torch.inferenceMode(() =>
+    torch.tidy(() => {
+      const x = torch.tensor(input.data, { shape: [1, input.channels, height, width] }).contiguous('channels_last');
+      return Uint8Array.from(model.forward(x).argmax(1).toArray());
+    }),
+  );
+  const predMask: MaskBuffer = { data: pred, width, height };
+  rows.push(hconcat([sample.image, overlayMask(sample.image, sample.mask!, PALETTE, 0.6, { skip: [0] }), overlayMask(sample.image, predMask, PALETTE, 0.6, { skip: [0] })]));
 }
 const grid = vconcat(rows);
 await writeImage(join(outDir, 'predictions.png'), grid);
