@@ -1,7 +1,8 @@
 // Containers: Sequential, ModuleList, ModuleDict. Children are registered under their index
 // ('0', '1', ...) or key, so state-dict names match PyTorch's ('features.3.weight').
-import { Tensor } from '../torch/index.js';
+import { Tensor, tidy } from '../torch/index.js';
 import { Module, isModuleTensor, takeChild } from './module.js';
+import { Conv2d } from './conv.js';
 
 type Entries<M extends Module> = Map<string, M> | Record<string, M> | [string, M][];
 
@@ -61,9 +62,23 @@ export class Sequential extends Module {
   }
 
   override forward(input: any): any {
+    return this.runFrom(0, input);
+  }
+
+  /**
+   * forward(cat(inputs, 1)) for a Sequential whose first child is a Conv2d, without building the
+   * concatenation (Conv2d.callOnConcat): a UNet decoder block on [skip, up], an ASPP projection.
+   */
+  callOnConcat(inputs: Tensor[]): any {
+    const first = this.at(0);
+    if (!(first instanceof Conv2d)) throw new Error(`Sequential.callOnConcat: the first child must be a Conv2d, got ${first.constructor.name}`);
+    return tidy(() => this.runFrom(1, first.callOnConcat(inputs)));
+  }
+
+  private runFrom(start: number, input: any): any {
     let x = input;
-    for (const m of this.children()) {
-      const y = m.forward(x);
+    for (const m of this.children().slice(start)) {
+      const y = m.call(x);
       // free the previous intermediate: not the caller's input, not passed through, not module state
       if (x !== input && x !== y && x instanceof Tensor && !isModuleTensor(x)) x.dispose();
       x = y;

@@ -1,5 +1,5 @@
 // Conv2d and ConvTranspose2d with PyTorch's options, weight layout and default initialisation.
-import { Tensor, F, empty, type DType } from '../torch/index.js';
+import { Tensor, F, cat, empty, tidy, type DType } from '../torch/index.js';
 import { Module } from './module.js';
 import { parameter } from './parameter.js';
 import { fanInAndOut, kaimingUniform_, uniform_ } from './init.js';
@@ -108,6 +108,33 @@ export class Conv2d extends Module {
     } finally {
       padded.dispose();
     }
+  }
+
+  /**
+   * The forward of `cat(inputs, 1)` without building the concatenation. A convolution is linear
+   * in its input channels, so it equals the sum of each part convolved with its slice of the
+   * weight: same result and parameters, one full-size copy fewer (a copy autograd would keep
+   * for backward too). For a UNet decoder's `cat([skip, up])` or an ASPP projection.
+   */
+  callOnConcat(inputs: Tensor[]): Tensor {
+    const total = inputs.reduce((n, t) => n + t.shape[1], 0);
+    if (total !== this.inChannels) {
+      throw new Error(`Conv2d.callOnConcat: the parts have ${inputs.map((t) => t.shape[1]).join(' + ')} = ${total} channels, the conv takes ${this.inChannels}`);
+    }
+    if (this.groups !== 1 || this.paddingMode !== 'zeros') return tidy(() => this.forward(cat(inputs, 1)));
+    return tidy(() => {
+      const conv = { stride: this.stride, padding: this.padding, dilation: this.dilation };
+      let start = 0;
+      let y: Tensor | undefined;
+      for (const part of inputs) {
+        const c = part.shape[1];
+        const w = this.weight.narrow(1, start, c);
+        start += c;
+        if (y === undefined) y = F.conv2d(part, w, this.bias, conv);
+        else y.add_(F.conv2d(part, w, undefined, conv));
+      }
+      return y!;
+    });
   }
 
   override extraRepr(): string {

@@ -1,5 +1,6 @@
-// Inference-time fusion: fold each BatchNorm2d that directly follows a Conv2d inside a
-// Sequential into that conv's weight and bias, so eval skips a full pass over the activation.
+// Inference-time fusion: fold each BatchNorm2d that directly follows a Conv2d (inside a
+// Sequential, or as a pair the module declares with convBnPairs) into that conv's weight and
+// bias, so eval skips a full pass over the activation.
 // Eval only: the fused model computes what the original computes in eval mode, and has other
 // state-dict keys (the BatchNorm becomes an Identity), so save weights before fusing.
 import { noGrad, tidy } from '../torch/index.js';
@@ -18,11 +19,9 @@ export function fuseConvBn(model: Module): number {
   model.eval();
   let fused = 0;
   for (const m of model.modules()) {
-    if (!(m instanceof Sequential)) continue;
-    const entries = m.namedChildren();
-    for (let i = 0; i + 1 < entries.length; i++) {
-      const [, conv] = entries[i];
-      const [bnName, bn] = entries[i + 1];
+    for (const [convName, bnName] of pairsOf(m)) {
+      const conv = m._modules.get(convName);
+      const bn = m._modules.get(bnName);
       if (!(conv instanceof Conv2d) || !(bn instanceof BatchNorm2d)) continue;
       if (bn.running_mean === undefined || bn.running_var === undefined) continue;
       foldInto(conv, bn);
@@ -31,6 +30,13 @@ export function fuseConvBn(model: Module): number {
     }
   }
   return fused;
+}
+
+// Adjacent children of a Sequential, and the pairs a module declares (ResNet's conv1/bn1).
+function pairsOf(m: Module): [string, string][] {
+  if (!(m instanceof Sequential)) return m.convBnPairs();
+  const names = [...m._modules.keys()];
+  return names.slice(1).map((bn, i) => [names[i], bn]);
 }
 
 function foldInto(conv: Conv2d, bn: BatchNorm2d): void {

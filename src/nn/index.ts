@@ -21,3 +21,4 @@ export { Upsample, type UpsampleMode, type UpsampleOptions } from './upsample.js
 export { Identity, Flatten } from './misc.js';
 export * as init from './init.js';
 export { fuseConvBn } from './fuse.js';
+export { Conv2dNormActivation, SqueezeExcitation, batchNorm, type Conv2dNormActivationOptions, type NormFactory, type ActivationFactory } from './blocks.js';

@@ -11,7 +11,7 @@
 // Ownership: a module owns the tensors registered in it. They are kept out of tidy() scopes,
 // dispose() frees them all, and replacing or deleting a registered parameter, buffer or child
 // disposes the old one unless it is still registered somewhere under the same module.
-import { Tensor, callOp, fromRaw, isFloating, noGrad, type DType } from '../torch/index.js';
+import { Tensor, callOp, fromRaw, isFloating, noGrad, tidy, type DType } from '../torch/index.js';
 import { isRawTensor, type RawTensor } from '../io/raw.js';
 import { isParameter, parameter } from './parameter.js';
 
@@ -72,9 +72,28 @@ export class Module {
     return new Proxy(this, registrar);
   }
 
-  /** The computation; subclasses define it and users call it: `model.forward(x)`. */
+  /** The computation; subclasses define it, and callers run it through call(). */
   forward(..._args: any[]): any {
     throw new Error(`${this.constructor.name} does not define forward()`);
+  }
+
+  /**
+   * Runs forward, as PyTorch's `module(x)` does: inside a memory scope, so every tensor the
+   * forward makes and does not return is freed when it ends (autograd keeps what backward
+   * needs). Model code calls its children this way and carries no dispose bookkeeping:
+   * `const y = this.bn1.call(this.conv1.call(x))`. What it returns (tensors, or arrays / plain
+   * objects of them) belongs to the caller's scope.
+   */
+  call<M extends Module>(this: M, ...args: Parameters<M['forward']>): ReturnType<M['forward']> {
+    return tidy(() => this.forward(...args));
+  }
+
+  /**
+   * Children [conv, bn] where the BatchNorm2d reads nothing but that Conv2d's output, for
+   * fuseConvBn to fold in eval mode (children of a Sequential are found without this).
+   */
+  convBnPairs(): [string, string][] {
+    return [];
   }
 
   // ---- registration ----

@@ -61,6 +61,7 @@ abstract class BatchNormBase extends Module {
     }
     // batch statistics in training, and in eval when there are no running statistics
     const useBatchStats = this.training || (this.running_mean === undefined && this.running_var === undefined);
+    if (useBatchStats) checkBatchSize(x.shape);
     // running statistics are read in eval and updated in training only when tracked
     const passStats = !this.training || this.trackRunningStats;
     return F.batchNorm(
@@ -83,6 +84,18 @@ abstract class BatchNormBase extends Module {
   override extraRepr(): string {
     const m = this.momentum === null ? 'None' : pyFloat(this.momentum);
     return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${m}, affine=${pyBool(this.affine)}, track_running_stats=${pyBool(this.trackRunningStats)}`;
+  }
+}
+
+// One value per channel gives a variance of 0 and NaN outputs: PyTorch refuses it, and so do we
+// (a batch of 1 reaching a 1x1 map, as the ASPP pooling branch does).
+function checkBatchSize(shape: number[]): void {
+  const values = shape[0] * shape.slice(2).reduce((a, b) => a * b, 1);
+  if (values === 1) {
+    throw new Error(
+      `Expected more than 1 value per channel when training, got input size [${shape.join(', ')}]: ` +
+        'use a batch of 2 or more, or put the model (or this BatchNorm) in eval mode',
+    );
   }
 }
 

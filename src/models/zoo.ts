@@ -1,0 +1,26 @@
+// The models segkit ships, registered under their reference names (see registry.ts).
+import { register } from './registry.js';
+import { RESNET_NAMES, resnet } from './backbones/resnet.js';
+import { mobileNetV2 } from './backbones/mobilenetv2.js';
+import { mobileNetV3Large } from './backbones/mobilenetv3.js';
+import { fcnResNet50, fcnResNet101 } from './fcn.js';
+import { deeplabv3MobileNetV3Large, deeplabv3ResNet50, deeplabv3ResNet101 } from './deeplabv3.js';
+import { lrasppMobileNetV3Large } from './lraspp.js';
+
+const tv = 'torchvision';
+
+for (const name of RESNET_NAMES) {
+  register({ name, kind: 'classification', reference: tv, description: `${name} ImageNet classifier (a backbone's weights)`, build: (o) => resnet(name, o) });
+}
+register({ name: 'mobilenet_v2', kind: 'classification', reference: tv, description: 'MobileNetV2 ImageNet classifier', build: (o) => mobileNetV2(o) });
+register({ name: 'mobilenet_v3_large', kind: 'classification', reference: tv, description: 'MobileNetV3-Large ImageNet classifier', build: (o) => mobileNetV3Large(o) });
+
+const resnetBackbone = (name: string) => ({ backbone: 'backbone', backboneName: name });
+const mobilenetBackbone = { backbone: 'backbone', backboneName: 'mobilenet_v3_large', backbonePrefix: 'features.' };
+
+register({ name: 'fcn_resnet50', kind: 'semantic', reference: tv, description: 'FCN, ResNet-50 backbone (output stride 8)', build: fcnResNet50, ...resnetBackbone('resnet50') });
+register({ name: 'fcn_resnet101', kind: 'semantic', reference: tv, description: 'FCN, ResNet-101 backbone (output stride 8)', build: fcnResNet101, ...resnetBackbone('resnet101') });
+register({ name: 'deeplabv3_resnet50', kind: 'semantic', reference: tv, description: 'DeepLabv3, ResNet-50 backbone (output stride 8)', build: deeplabv3ResNet50, ...resnetBackbone('resnet50') });
+register({ name: 'deeplabv3_resnet101', kind: 'semantic', reference: tv, description: 'DeepLabv3, ResNet-101 backbone (output stride 8)', build: deeplabv3ResNet101, ...resnetBackbone('resnet101') });
+register({ name: 'deeplabv3_mobilenet_v3_large', kind: 'semantic', reference: tv, description: 'DeepLabv3, MobileNetV3-Large backbone (output stride 16)', build: deeplabv3MobileNetV3Large, ...mobilenetBackbone });
+register({ name: 'lraspp_mobilenet_v3_large', kind: 'semantic', reference: tv, description: 'Lite R-ASPP, MobileNetV3-Large backbone', build: lrasppMobileNetV3Large, ...mobilenetBackbone });
