@@ -71,7 +71,7 @@ async function evaluate(ds: SegDataset): Promise<{ acc: number; iou: number[] }>
     const counts = torch.inferenceMode(() =>
       torch.tidy(() => {
         const { images, masks } = batchToTensors(batch, { channelsLast: true });
-        return confusion(model.forward(images), masks!);
+        return confusion(model.call(images).out, masks!);
       }),
     );
     counts.forEach((c, i) => (cm[i] += c));
@@ -99,7 +99,7 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
       torch.tidy(() => {
         const { images, masks } = batchToTensors(batch, { channelsLast: true });
         optimizer.zeroGrad();
-        const l = torch.F.crossEntropy(model.forward(images), masks!, { ignoreIndex: 255, weight: classWeights });
+        const l = torch.F.crossEntropy(model.call(images).out, masks!, { ignoreIndex: 255, weight: classWeights });
         l.backward();
         optimizer.step();
         return l;
@@ -131,7 +131,7 @@ for (let i = 0; i < Math.min(test.length, 4); i++) {
   const pred = torch.inferenceMode(() =>
     torch.tidy(() => {
       const x = torch.tensor(input.data, { shape: [1, input.channels, height, width] }).contiguous('channels_last');
-      return Uint8Array.from(model.forward(x).argmax(1).toArray());
+      return Uint8Array.from(model.call(x).out.argmax(1).toArray());
     }),
   );
   const predMask: MaskBuffer = { data: pred, width, height };

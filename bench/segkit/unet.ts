@@ -28,9 +28,7 @@ if (mode === 'train') {
   step = () => {
     torch.tidy(() => {
       opt.zeroGrad();
-      const logits = model.forward(x);
-      const loss = torch.F.crossEntropy(logits, target);
-      logits.dispose();
+      const loss = torch.F.crossEntropy(model.call(x).out, target);
       loss.backward();
       opt.step();
     });
@@ -38,7 +36,7 @@ if (mode === 'train') {
 } else {
   // inference folds each BatchNorm into its conv (exact in eval mode): one pass less per block
   fuseConvBn(model);
-  step = () => torch.inferenceMode(() => model.forward(x).dispose());
+  step = () => torch.inferenceMode(() => model.call(x).out.dispose());
 }
 
 const times = await timeSteps(step, flags.reps, flags.warmup, `segkit unet-${mode}`);

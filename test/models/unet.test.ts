@@ -58,13 +58,13 @@ test('eval output matches PyTorch (NCHW, channels-last, BatchNorm folded)', () =
   torch.tidy(() => {
     const x = get('x');
     const expected = get('y_eval');
-    const y = torch.inferenceMode(() => m.forward(x));
+    const y = torch.inferenceMode(() => m.call(x).out);
     assert.ok(relErr(y, expected) < 1e-5, `NCHW eval output: rel err ${relErr(y, expected)}`);
     m.toChannelsLast();
-    const ycl = torch.inferenceMode(() => m.forward(x.contiguous('channels_last')));
+    const ycl = torch.inferenceMode(() => m.call(x.contiguous('channels_last')).out);
     assert.ok(relErr(ycl, expected) < 1e-5, `channels-last eval output: rel err ${relErr(ycl, expected)}`);
     assert.equal(fuseConvBn(m), 18);
-    const yf = torch.inferenceMode(() => m.forward(x.contiguous('channels_last')));
+    const yf = torch.inferenceMode(() => m.call(x.contiguous('channels_last')).out);
     assert.ok(relErr(yf, expected) < 1e-5, `fused eval output: rel err ${relErr(yf, expected)}`);
   });
   m.dispose();
@@ -77,7 +77,7 @@ test('training step: loss and every gradient match PyTorch', () => {
   disposeAll(state);
   m.train();
   torch.tidy(() => {
-    const loss = torch.F.crossEntropy(m.forward(get('x')), get('target'));
+    const loss = torch.F.crossEntropy(m.call(get('x')).out, get('target'));
     assert.ok(Math.abs(loss.item() - meta.loss) / meta.loss < 1e-5, `loss ${loss.item()} vs torch ${meta.loss}`);
     loss.backward();
     for (const [name, p] of m.namedParameters()) {
@@ -91,10 +91,38 @@ test('training step: loss and every gradient match PyTorch', () => {
   m.dispose();
 });
 
-test('an input that is not a multiple of 2^depth names the size that would work', () => {
-  const m = new UNet({ numClasses: 2, baseWidth: 2, depth: 3 });
-  const x = torch.zeros([1, 3, 30, 41]);
-  assert.throws(() => m.forward(x), /30x41 is not a multiple of 8 .*32x48/);
-  x.dispose();
+test('any input size: padded to a multiple of 2^depth, logits cropped back to the input', () => {
+  const m = new UNet({ numClasses: 2, baseWidth: 2, depth: 3 }).eval();
+  torch.tidy(() => {
+    const x = torch.randn([1, 3, 30, 41]);
+    const y = torch.inferenceMode(() => m.call(x).out);
+    assert.deepEqual(y.shape, [1, 2, 30, 41]);
+    // the same as running the padded input (zeros right and bottom) and cropping by hand
+    const padded = torch.inferenceMode(() => m.call(torch.F.pad(x, [0, 7, 0, 2])).out);
+    assert.deepEqual(padded.shape, [1, 2, 32, 48]);
+    assert.equal(relErr(y, padded.narrow(2, 0, 30).narrow(3, 0, 41)), 0);
+  });
   m.dispose();
+});
+
+test('bilinear upsampling and BatchNorm off change the layers, and the keys say so', () => {
+  const bilinear = new UNet({ numClasses: 3, baseWidth: 4, depth: 2, upsampling: 'bilinear' });
+  const keys = [...bilinear.stateDict().keys()];
+  assert.ok(keys.includes('up2.1.weight') && keys.includes('up1.1.bias'), 'bilinear up is Upsample + 1x1 conv (up{i}.1)');
+  assert.ok(!keys.some((k) => k.startsWith('up2.0.')), 'the Upsample has no parameters');
+  const plain = new UNet({ numClasses: 3, baseWidth: 4, depth: 2, batchNorm: false });
+  const plainKeys = [...plain.stateDict().keys()];
+  assert.ok(plainKeys.includes('enc1.block.0.bias') && plainKeys.includes('enc1.block.2.weight'), 'without BatchNorm: conv (with bias), ReLU, conv');
+  assert.ok(!plainKeys.some((k) => k.includes('running_mean')));
+  torch.tidy(() => {
+    const x = torch.randn([2, 3, 20, 20]);
+    for (const m of [bilinear, plain]) {
+      const y = m.call(x).out;
+      assert.deepEqual(y.shape, [2, 3, 20, 20]);
+      y.sum().backward();
+    }
+  });
+  bilinear.dispose();
+  plain.dispose();
+  assert.throws(() => new UNet({ upsampling: 'nearest' as never }), /upsampling must be 'transposed' or 'bilinear', got 'nearest'/);
 });
