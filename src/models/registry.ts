@@ -3,8 +3,13 @@
 // `unet_resnet34` and get the same model as the typed builders.
 //
 //   const model = models.create('deeplabv3_resnet101', { numClasses: 4, auxLoss: true });
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Module } from '../nn/index.js';
+import { torchHubCheckpointsDir } from '../io/download.js';
 import { describeLoad, loadPretrained, type LoadReport } from './pretrained.js';
+import { weightsInfo, weightsName, weightsNames, type WeightsInfo } from './weights.js';
+import { resolveWeights, type ResolveWeightsOptions } from './resolve-weights.js';
 import type { SegmentationBuilderOptions } from './options.js';
 
 export interface CreateOptions extends SegmentationBuilderOptions {
@@ -60,34 +65,98 @@ export function modelEntry(name: string): ModelEntry {
   return e;
 }
 
-/** Weight resolution (names → files); set by the weights module so this file needs no network code. */
-let resolveWeightFile: (builder: string, nameOrPath: string) => string = (_b, p) => p;
-export function setWeightResolver(fn: (builder: string, nameOrPath: string) => string): void {
-  resolveWeightFile = fn;
+/**
+ * The file for `weights` given to builder `builder`: a path as it is, or a torchvision weight name
+ * found in torch.hub's cache. A name not cached yet is an error that says how to get it (create
+ * is synchronous; createAsync downloads).
+ */
+function weightFile(builder: string, nameOrPath: string): { file: string; info?: WeightsInfo } {
+  if (weightsName(builder, nameOrPath) === undefined) {
+    if (existsSync(nameOrPath)) return { file: nameOrPath };
+    const names = weightsNames(builder);
+    throw new Error(`${nameOrPath}: no such weights file${names.length ? `, and not a weight name of ${builder} (${['DEFAULT', ...names].join(', ')})` : ''}`);
+  }
+  const info = weightsInfo(builder, nameOrPath);
+  const file = join(torchHubCheckpointsDir(), info.fileName);
+  if (!existsSync(file)) {
+    throw new Error(`${builder} weights ${info.name} are not in the cache (${file}). ` +
+      `models.createAsync(...) downloads them from ${info.url}; offline, put that file there, or pass a .pth/.safetensors path as weights.`);
+  }
+  return { file, info };
 }
 
 const COMMON = new Set(['numClasses', 'inChannels', 'auxLoss', 'weights', 'weightsBackbone', 'onLoad']);
 
-/** Builds a registered model by name, loading `weights` / `weightsBackbone` when given. */
+/** What a model built by create() knows about the weights it was given (categories, preprocessing). */
+export interface ModelWeightsInfo {
+  /** The weights of the whole model, when given by name. */
+  weights?: WeightsInfo;
+  /** The backbone's weights, when given by name (their preprocessing applies to the whole model). */
+  weightsBackbone?: WeightsInfo;
+}
+
+const infos = new WeakMap<Module, ModelWeightsInfo>();
+
+/** The descriptions of the named weights `model` was built with by create(), if any. */
+export function weightsOf(model: Module): ModelWeightsInfo {
+  return infos.get(model) ?? {};
+}
+
+/**
+ * Builds a registered model by name, loading `weights` / `weightsBackbone` when given: paths, or
+ * torchvision weight names already in torch.hub's cache (createAsync downloads missing ones).
+ */
 export function create(name: string, opts: CreateOptions = {}): Module {
+  const entry = checked(name, opts);
+  const backbone = opts.weightsBackbone === undefined ? undefined : weightFile(backboneOf(entry), opts.weightsBackbone);
+  const weights = opts.weights === undefined ? undefined : weightFile(entry.name, opts.weights);
+  return build(entry, opts, weights, backbone);
+}
+
+/**
+ * create(), after downloading named weights that are not in torch.hub's cache yet (official URL,
+ * progress bar, hash check). Offline, the error says which file to put where.
+ */
+export async function createAsync(name: string, opts: CreateOptions & { download?: ResolveWeightsOptions } = {}): Promise<Module> {
+  const { download, ...rest } = opts;
+  const entry = checked(name, rest);
+  const resolve = async (builder: string, w: string | undefined) =>
+    w === undefined ? undefined : { file: await resolveWeights(builder, w, download), info: weightsName(builder, w) === undefined ? undefined : weightsInfo(builder, w) };
+  const backbone = await resolve(backboneOf(entry), opts.weightsBackbone);
+  const weights = await resolve(entry.name, opts.weights);
+  return build(entry, rest, weights, backbone);
+}
+
+function checked(name: string, opts: CreateOptions): ModelEntry {
   const entry = modelEntry(name);
   const unknown = Object.keys(opts).filter((k) => !COMMON.has(k) && !(entry.extraOptions ?? []).includes(k) && opts[k] !== undefined);
   if (unknown.length > 0) {
     throw new Error(`${entry.name}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; it takes ${[...COMMON, ...(entry.extraOptions ?? [])].join(', ')}`);
   }
+  if (opts.weightsBackbone !== undefined && entry.backbone === undefined) {
+    throw new Error(`${entry.name} has no separate backbone to load weightsBackbone into; use weights`);
+  }
+  return entry;
+}
+
+const backboneOf = (entry: ModelEntry): string => entry.backboneName ?? entry.backbone!;
+
+type Resolved = { file: string; info?: WeightsInfo } | undefined;
+
+function build(entry: ModelEntry, opts: CreateOptions, weights: Resolved, backbone: Resolved): Module {
   const model = entry.build(opts);
   const report = opts.onLoad ?? ((r: LoadReport) => (r.skipped.length || r.missing.length || r.adapted.length) && process.stderr.write(`${describeLoad(r)}\n`));
   try {
-    if (opts.weightsBackbone !== undefined) {
-      if (entry.backbone === undefined) throw new Error(`${entry.name} has no separate backbone to load weightsBackbone into; use weights`);
-      const file = resolveWeightFile(entry.backboneName ?? entry.backbone, opts.weightsBackbone);
+    if (backbone !== undefined) {
       // an ImageNet classifier's own head is not part of a segmentation backbone
-      report(loadPretrained(model.getSubmodule(entry.backbone), file, { stripPrefix: entry.backbonePrefix, ignore: { test: (k) => /^(fc|classifier|last_linear)\./.test(k), reason: "the classifier's own head (not part of the backbone)" } }));
+      const ignore = { test: (k: string) => /^(fc|classifier|last_linear)\./.test(k), reason: "the classifier's own head (not part of the backbone)" };
+      report(loadPretrained(model.getSubmodule(entry.backbone!), backbone.file, { stripPrefix: entry.backbonePrefix, ignore }));
     }
-    if (opts.weights !== undefined) report(loadPretrained(model, resolveWeightFile(entry.name, opts.weights)));
+    if (weights !== undefined) report(loadPretrained(model, weights.file));
   } catch (e) {
     model.dispose();
     throw e;
   }
+  infos.set(model, { weights: weights?.info, weightsBackbone: backbone?.info });
   return model;
 }
