@@ -1,8 +1,10 @@
-// Files in and out: safetensors, PyTorch checkpoints (a restricted reader that never runs code),
+// Files in and out: safetensors, PyTorch checkpoints (a restricted reader that never runs code;
+// unknown Python classes come back as inert PyRecords),
 // module weights, images.
 export * from './raw.js';
 export * from './safetensors.js';
 export * from './pth.js';
+export * from './checkpoint.js';
 export * from './weights.js';
 export * from './image.js';
-export { isTuple } from './pickle.js';
+export { isTuple, PyRecord, PyRef } from './pickle.js';
