@@ -2,12 +2,24 @@
 //
 // Python's pickle is a small stack machine whose GLOBAL/REDUCE opcodes import and call any
 // function: loading a pickle can run `os.system`. This one interprets the opcodes a PyTorch
-// checkpoint uses and resolves globals only from constructors implemented here in TypeScript
-// (plus the caller's own allowlist, see `globals`); every other global is refused.
+// checkpoint uses and calls nothing of Python's. A global resolves to one of three things:
+//  - a constructor implemented here in TypeScript (OrderedDict, set, bytes, ...) or by the
+//    caller (see `globals`; pth.ts implements torch's tensor rebuilders);
+//  - a refusal, for the globals that only an attack names (os.system, eval, getattr, ...; the
+//    rule is in pickle-policy.ts): the whole file is refused;
+//  - otherwise an inert PyRef (module and name, nothing more). NEWOBJ/REDUCE on a PyRef give a
+//    PyRecord holding the constructor arguments; BUILD, SETITEM(S) and APPEND(S) on it store
+//    the state and items as pickle gives them. A torch.save(model) file thus becomes a tree of
+//    records of its module classes, from which pickled-module.ts reads the tensors.
+// Calling what another call returned (REDUCE on a record) is refused too: Python would call
+// that object, which is how exploits chain gadgets such as getattr(module, 'system')(...).
 //
 // Python values become: None → null, bool → boolean, int → number (bigint beyond 2^53),
 // float → number, str → string, bytes/bytearray → Uint8Array, list → array,
-// tuple → frozen array (see isTuple), dict/OrderedDict → Map, set/frozenset → Set.
+// tuple → frozen array (see isTuple), dict/OrderedDict → Map, set/frozenset → Set,
+// any other object → PyRecord.
+
+import { refusalReason } from './pickle-policy.js';
 
 /** A Python global that the unpickler may resolve: always our own implementation. */
 export interface PyGlobal {
@@ -41,6 +53,59 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): Unpi
   const machine = new Unpickler(bytes, options);
   const value = machine.run();
   return { value, end: machine.pos };
+}
+
+/**
+ * A Python class or function named by the pickle that segkit does not implement: only its
+ * name. Calling it (NEWOBJ/REDUCE) makes a PyRecord; nothing is imported or run.
+ */
+export class PyRef implements PyGlobal {
+  constructor(
+    readonly module: string,
+    readonly name: string,
+  ) {}
+
+  toString(): string {
+    return `${this.module}.${this.name}`;
+  }
+}
+
+/**
+ * What Python would have built by calling `type` (a class, or a function for REDUCE) with
+ * `args`: an inert record of the data, for the reader to interpret (e.g. an nn.Module's
+ * `__dict__` in `state`). Nothing about it is ever executed.
+ */
+export class PyRecord {
+  /** What BUILD gave (Python's __setstate__ argument): usually the object's __dict__ as a Map. */
+  state: unknown = undefined;
+  /** Items APPEND/APPENDS added (a list subclass). */
+  readonly listItems: unknown[] = [];
+  /** Items SETITEM/SETITEMS added (a dict subclass), in order. */
+  readonly dictItems = new Map<unknown, unknown>();
+
+  constructor(
+    readonly type: PyRef,
+    readonly args: readonly unknown[],
+    readonly kwargs: ReadonlyMap<unknown, unknown> | null = null,
+  ) {}
+
+  /** 'module.name' of the class or function. */
+  get className(): string {
+    return this.type.toString();
+  }
+
+  /**
+   * The object's attributes: the BUILD state when it is a dict, or the dict half of a
+   * (dict, slots) pair, merged with the slots; an empty Map when there is none.
+   */
+  attributes(): Map<unknown, unknown> {
+    const s = this.state;
+    if (s instanceof Map) return s;
+    if (isTuple(s) && s.length === 2 && (s[0] === null || s[0] instanceof Map) && (s[1] === null || s[1] instanceof Map)) {
+      return new Map([...((s[0] as Map<unknown, unknown> | null) ?? []), ...((s[1] as Map<unknown, unknown> | null) ?? [])]);
+    }
+    return new Map();
+  }
 }
 
 /** Tuples are frozen arrays; lists are ordinary ones. */
@@ -193,23 +258,29 @@ class Unpickler {
 
   resolveGlobal(rawModule: string, name: string): PyGlobal {
     const module = PY2_MODULES.get(rawModule) ?? rawModule;
-    const found = this.options.globals?.(module, name) ?? BUILTIN_GLOBALS.get(`${module}.${name}`);
-    if (found !== undefined) return found;
-    const hint = module === 'torch' || module.startsWith('torch.')
-      ? 'segkit reads tensors, parameters and plain containers; this torch object is not supported.'
-      : 'Only tensors, numbers, strings and plain containers can be read.';
+    const reason = refusalReason(module, name);
+    if (reason !== undefined) this.refuse(`its pickle names ${module}.${name}, which ${reason}`);
+    return this.options.globals?.(module, name) ?? BUILTIN_GLOBALS.get(`${module}.${name}`) ?? new PyRef(module, name);
+  }
+
+  refuse(what: string): never {
     throw new Error(
-      `${this.source}: refusing to load: the file wants to run code while loading (its pickle calls ${module}.${name}). ` +
-        `segkit does not execute pickles and resolves only a few safe constructors. ${hint} ` +
+      `${this.source}: refusing to load: the file wants to run code while loading (${what}). ` +
+        'segkit does not execute pickles: classes it does not know become inert records, but a file that reaches for this is an attack or broken, and Python would run it. ' +
         'If you trust the file, re-save its weights in Python with torch.save(model.state_dict(), path) or as safetensors.',
     );
   }
 
-  call(fn: unknown, args: unknown, opcode: string): unknown {
-    if (!isPyGlobal(fn) || fn.call === undefined) this.fail(`${opcode} on ${describe(fn)}, which cannot be called`);
+  call(fn: unknown, args: unknown, opcode: string, kwargs: Map<unknown, unknown> | null = null): unknown {
+    if (fn instanceof PyRecord) {
+      this.refuse(`${opcode} calls ${describe(fn)}, an object another call returned, the way exploits chain calls`);
+    }
+    if (!isPyGlobal(fn) || (fn.call === undefined && !(fn instanceof PyRef))) this.fail(`${opcode} on ${describe(fn)}, which cannot be called`);
     if (!Array.isArray(args)) this.fail(`${opcode} arguments for ${fn.module}.${fn.name} are ${describe(args)}, not a tuple`);
+    if (fn instanceof PyRef) return new PyRecord(fn, args, kwargs);
+    if (kwargs !== null && kwargs.size > 0) this.fail(`${opcode} with keyword arguments for ${fn.module}.${fn.name} is not supported`);
     try {
-      return fn.call(args);
+      return fn.call!(args);
     } catch (err) {
       return this.fail(`${fn.module}.${fn.name}: ${(err as Error).message}`);
     }
@@ -219,6 +290,11 @@ class Unpickler {
     // OrderedDict carries attributes (a state dict's `_metadata`); keep them on the side.
     if (obj instanceof Map) {
       builtStates.set(obj, state);
+      return;
+    }
+    if (obj instanceof PyRecord) {
+      // A second BUILD updates the attributes, as Python's default __setstate__ would.
+      obj.state = obj.state instanceof Map && state instanceof Map ? new Map([...obj.state, ...state]) : state;
       return;
     }
     this.fail(`BUILD (set object state) on ${describe(obj)} is not supported`);
@@ -362,8 +438,8 @@ op('\x92', 'NEWOBJ_EX', (u) => {
   const kwargs = u.pop();
   const args = u.pop();
   const cls = u.pop();
-  if (!(kwargs instanceof Map) || kwargs.size > 0) u.fail('NEWOBJ_EX with keyword arguments is not supported');
-  u.push(u.call(cls, args, 'NEWOBJ_EX'));
+  if (!(kwargs instanceof Map)) return u.fail(`NEWOBJ_EX keyword arguments are ${describe(kwargs)}, not a dict`);
+  u.push(u.call(cls, args, 'NEWOBJ_EX', kwargs));
 });
 op('b', 'BUILD', (u) => {
   const state = u.pop();
@@ -382,14 +458,16 @@ const UNSUPPORTED = new Map<number, string>(
   ).map(([c, n]) => [c.charCodeAt(0), n]),
 );
 
-function setItems(u: Unpickler, dict: unknown, items: unknown[]): Map<unknown, unknown> {
+function setItems(u: Unpickler, target: unknown, items: unknown[]): Map<unknown, unknown> {
+  const dict = target instanceof PyRecord ? target.dictItems : target;
   if (!(dict instanceof Map)) u.fail(`SETITEM on ${describe(dict)}, not a dict`);
   if (items.length % 2 !== 0) u.fail('odd number of items for a dict');
   for (let i = 0; i < items.length; i += 2) dict.set(items[i], items[i + 1]);
   return dict;
 }
 
-function appendItems(u: Unpickler, list: unknown, items: unknown[]): void {
+function appendItems(u: Unpickler, target: unknown, items: unknown[]): void {
+  const list = target instanceof PyRecord ? target.listItems : target;
   if (!Array.isArray(list) || Object.isFrozen(list)) u.fail(`APPEND on ${describe(list)}, not a list`);
   for (const item of items) list.push(item);
 }
@@ -397,9 +475,10 @@ function appendItems(u: Unpickler, list: unknown, items: unknown[]): void {
 // ---------------------------------------------------------------------------------------------
 // Built-in allowlist: constructors of plain containers, implemented here
 
-/** Protocol 2 writes Python 2 module names. */
+/** Protocol 2 writes Python 2 module names (Python maps them as in _compat_pickle). */
 const PY2_MODULES = new Map([
   ['__builtin__', 'builtins'],
+  ['exceptions', 'builtins'],
   ['copy_reg', 'copyreg'],
 ]);
 
@@ -407,15 +486,35 @@ const BUILTIN_GLOBALS = new Map<string, PyGlobal>(
   (
     [
       ['collections', 'OrderedDict', (args) => new Map(pairs(args[0]))],
+      // defaultdict(factory) and Counter(dict): the items follow (SETITEMS) or come as the argument.
+      ['collections', 'defaultdict', () => new Map()],
+      ['collections', 'Counter', (args) => new Map(args[0] instanceof Map ? args[0] : [])],
+      ['collections', 'deque', (args) => iterable(args[0])],
       ['builtins', 'set', (args) => new Set(iterable(args[0]))],
       ['builtins', 'frozenset', (args) => new Set(iterable(args[0]))],
       ['builtins', 'bytes', (args) => toBytes(args[0])],
       ['builtins', 'bytearray', (args) => toBytes(args[0])],
       // Protocol 2 writes bytes as _codecs.encode(text, 'latin1').
       ['_codecs', 'encode', (args) => encodeLatin1(args[0], args[1])],
+      // How protocols 0-1 and some __reduce__ methods spell "make an instance of cls".
+      // _reconstructor(cls, base, state): a record keeps (base, state); a known type starts empty.
+      ['copyreg', '_reconstructor', (args) => newRecord(args[0], args[0] instanceof PyRef ? args.slice(1) : [], 'copyreg._reconstructor')],
+      ['copyreg', '__newobj__', (args) => newRecord(args[0], args.slice(1), 'copyreg.__newobj__')],
+      ['copyreg', '__newobj_ex__', (args) => newRecord(args[0], iterable(args[1]), 'copyreg.__newobj_ex__', args[2])],
     ] as const satisfies readonly (readonly [string, string, (args: readonly unknown[]) => unknown])[]
   ).map(([module, name, call]) => [`${module}.${name}`, { module, name, call }]),
 );
+
+/**
+ * copyreg's constructors: a record for a class segkit leaves inert (as NEWOBJ gives), else the
+ * value of the constructor implemented here (an OrderedDict subclass filled by SETITEMS after).
+ */
+function newRecord(cls: unknown, args: unknown[], via: string, kwargs?: unknown): unknown {
+  if (kwargs !== undefined && kwargs !== null && !(kwargs instanceof Map)) throw new Error(`keyword arguments are ${describe(kwargs)}, not a dict`);
+  if (cls instanceof PyRef) return new PyRecord(cls, Object.freeze(args), (kwargs as Map<unknown, unknown> | undefined) ?? null);
+  if (isPyGlobal(cls) && cls.call !== undefined) return cls.call(args);
+  throw new Error(`${via} of ${describe(cls)}, which is not a class`);
+}
 
 function iterable(value: unknown): unknown[] {
   if (value === undefined) return [];
@@ -486,8 +585,10 @@ function isPyGlobal(value: unknown): value is PyGlobal {
   return typeof value === 'object' && value !== null && typeof (value as PyGlobal).module === 'string' && typeof (value as PyGlobal).name === 'string';
 }
 
-function describe(value: unknown): string {
+/** A short description of an unpickled value for error messages ("a dict", "os.system", ...). */
+export function describe(value: unknown): string {
   if (value === null) return 'None';
+  if (value instanceof PyRecord) return `a ${value.className} object`;
   if (isPyGlobal(value)) return `${value.module}.${value.name}`;
   if (isTuple(value)) return 'a tuple';
   if (Array.isArray(value)) return 'a list';

@@ -5,11 +5,17 @@
 // `<dir>/byteorder` says "little" or "big" (little when absent).
 // Legacy format (before 1.6, or _use_new_zipfile_serialization=False): pickles back to back
 // (magic number, protocol version, system info, the object, the storage keys) followed by each
-// storage as an int64 element count and its bytes.
+// storage as an int64 element count and its bytes. Its pickle names nn.Module classes through
+// persistent ids ('module', class, source file, source text); the source is never run by torch
+// either (it only warns when it changed), and here the class stays an inert PyRef.
+//
+// Torch objects the pickle names are implemented below (tensor rebuilders, storages, dtypes);
+// any other class, such as the module classes of a torch.save(model) file, becomes an inert
+// PyRecord (see pickle.ts), and checkpoint.ts reads the state dict out of those.
 
 import { readFileSync } from 'node:fs';
-import { type DType, type RawTensor, dtypeSize, isRawTensor, numel } from './raw.js';
-import { type GlobalResolver, type PyGlobal, isTuple, unpickle } from './pickle.js';
+import { type DType, type RawTensor, dtypeSize, numel } from './raw.js';
+import { type GlobalResolver, type PyGlobal, PyRecord, PyRef, isTuple, unpickle } from './pickle.js';
 import { ZipArchive, isZip } from './zip.js';
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
@@ -17,8 +23,9 @@ const LEGACY_PROTOCOL = 1001;
 
 /**
  * Reads a torch.save file into plain values (see pickle.ts for the mapping); tensors become
- * contiguous RawTensors. Contiguous ones are views into the file buffer, so entries that share
- * a storage (tied weights) may share bytes.
+ * contiguous RawTensors, objects of other classes (a pickled model's modules, argparse
+ * Namespaces) inert PyRecords. Contiguous tensors are views into the file buffer, so entries
+ * that share a storage (tied weights) may share bytes.
  */
 export function readTorchFile(input: Uint8Array | string, source?: string): unknown {
   const bytes = typeof input === 'string' ? readFileSync(input) : input;
@@ -102,8 +109,14 @@ function torchGlobals(ctx: TorchContext): GlobalResolver {
         return rebuild(ctx, storage, offset, size, stride, dtype.dtype);
       },
     ],
+    // A Parameter is its tensor (requires_grad and hooks are not kept).
     ['torch._utils._rebuild_parameter', ([data]) => data],
     ['torch._utils._rebuild_parameter_with_state', ([data]) => data],
+    ['torch.nn.parameter.Parameter', ([data]) => data],
+    // A tensor subclass or a tensor with attributes: rebuilt by `func`, kept as a plain tensor.
+    ['torch._tensor._rebuild_from_type', ([func, , args]) => rebuildVia(func, args)],
+    ['torch._tensor._rebuild_from_type_v2', ([func, , args]) => rebuildVia(func, args)],
+    ['torch.Size', ([sizes]) => Object.freeze([...intList(sizes, 'size')])],
     ['torch.device', ([type, index]) => (typeof index === 'number' ? `${String(type)}:${index}` : String(type))],
   ]);
   return (module, name) => {
@@ -115,6 +128,15 @@ function torchGlobals(ctx: TorchContext): GlobalResolver {
     if (dtype !== undefined && module === 'torch') return new TorchDtype(name, dtype);
     return undefined;
   };
+}
+
+/** Runs one of the rebuilders above (never anything else: a PyRef gives an inert record). */
+function rebuildVia(func: unknown, args: unknown): unknown {
+  if (!Array.isArray(args)) throw new Error('expected a tuple of arguments for the tensor rebuilder');
+  if (func instanceof PyRef) return new PyRecord(func, args);
+  const fn = func as PyGlobal | null;
+  if (fn === null || typeof fn !== 'object' || fn.call === undefined) throw new Error('expected a tensor rebuild function');
+  return fn.call(args);
 }
 
 function rebuild(ctx: TorchContext, storage: unknown, offset: unknown, size: unknown, stride: unknown, dtype?: DType): RawTensor | null {
@@ -232,6 +254,7 @@ function storageId(pid: unknown, minLength: number): { type: StorageType; key: s
     throw new Error(`unexpected persistent id ${JSON.stringify(pid)}; expected ('storage', type, key, location, numel)`);
   }
   const [, type, key, , count, view] = pid;
+  if (type instanceof PyRef) throw new Error(`storages of type ${type.module}.${type.name} are not supported (segkit reads ${[...STORAGE_TYPES.keys()].join(', ')})`);
   if (!(type instanceof StorageType)) throw new Error('persistent id without a storage type');
   if (typeof key !== 'string' || !Number.isSafeInteger(count) || (count as number) < 0) {
     throw new Error(`malformed storage id (key ${JSON.stringify(key)}, numel ${String(count)})`);
@@ -260,6 +283,7 @@ function readLegacyFormat(bytes: Uint8Array, source: string): unknown {
     start: mainStart,
     globals: torchGlobals({ bigEndian: false, dryRun: true }),
     persistentLoad: (pid) => {
+      if (isModuleId(pid)) return pid[1];
       const { type, key } = storageId(pid, 5);
       declared.set(key, type);
       return new TorchStorage(type.dtype, new Uint8Array(0));
@@ -272,7 +296,8 @@ function readLegacyFormat(bytes: Uint8Array, source: string): unknown {
   const roots = readLegacyStorages(bytes, source, keys.end, keys.value as string[], declared, littleEndian);
 
   // Pass 2: the real load, now that every storage's bytes are known.
-  const persistentLoad = (pid: unknown): TorchStorage => {
+  const persistentLoad = (pid: unknown): unknown => {
+    if (isModuleId(pid)) return pid[1];
     const { type, key, view } = storageId(pid, 5);
     const root = roots.get(key);
     if (root === undefined) throw new Error(`storage ${key} has no data in the file`);
@@ -288,6 +313,13 @@ function readLegacyFormat(bytes: Uint8Array, source: string): unknown {
   };
   const globals = torchGlobals({ bigEndian: !littleEndian });
   return unpickle(bytes, { source, start: mainStart, globals, persistentLoad }).value;
+}
+
+/** ('module', class, source file, source text): how legacy files name an nn.Module class. */
+function isModuleId(pid: unknown): pid is readonly [string, PyRef, ...unknown[]] {
+  if (!isTuple(pid) || pid[0] !== 'module') return false;
+  if (pid.length !== 4 || !(pid[1] instanceof PyRef)) throw new Error(`malformed module id: expected ('module', class, source file, source), got ${pid.length} items`);
+  return true;
 }
 
 /** After the key list: for each key, an int64 element count, then the elements. */
@@ -313,123 +345,4 @@ function readLegacyStorages(
     at = end;
   }
   return roots;
-}
-
-// ---------------------------------------------------------------------------------------------
-// State dicts
-
-export interface StateDictOptions {
-  /** Top-level key holding the state dict, e.g. 'model' or 'ema'. Found automatically when unique. */
-  key?: string;
-  /** Removed from the front of every name that has it, e.g. 'module.' from DataParallel. */
-  stripPrefix?: string;
-  /** Names the input in errors when it is bytes (default '<buffer>'; a path names itself). */
-  source?: string;
-}
-
-export interface Checkpoint {
-  stateDict: Map<string, RawTensor>;
-  /** Everything else: the other top-level entries and non-tensor state-dict entries, as plain JS values. */
-  extras: Record<string, unknown>;
-  /** The top-level key the state dict came from; null when the file is the state dict itself. */
-  key: string | null;
-}
-
-/**
- * Reads a state dict: a plain (Ordered)dict of tensors, or one nested in a checkpoint such as
- * {model: sd, epoch: 3, optimizer: ...}. Picks the nested dict of tensors when there is exactly
- * one, else asks for `key`.
- */
-export function readCheckpoint(input: Uint8Array | string, options: StateDictOptions = {}): Checkpoint {
-  const source = options.source ?? (typeof input === 'string' ? input : '<buffer>');
-  const root = readTorchFile(input, source);
-  if (!(root instanceof Map)) throw new Error(`${source}: holds ${kind(root)}, not a dict of tensors (a state dict)`);
-  const { sd, key } = chooseStateDict(root, source, options.key);
-
-  const stateDict = new Map<string, RawTensor>();
-  const extras: Record<string, unknown> = {};
-  const strip = options.stripPrefix;
-  for (const [k, v] of sd) {
-    if (!isRawTensor(v) || typeof k !== 'string') {
-      setEntry(extras, String(k), toPlain(v));
-      continue;
-    }
-    const name = strip !== undefined && k.startsWith(strip) ? k.slice(strip.length) : k;
-    if (stateDict.has(name)) throw new Error(`${source}: two entries become ${JSON.stringify(name)} after removing the prefix ${JSON.stringify(strip)}`);
-    stateDict.set(name, v);
-  }
-  if (key !== null) {
-    for (const [k, v] of root) if (k !== key) setEntry(extras, String(k), toPlain(v));
-  }
-  return { stateDict, extras, key };
-}
-
-/** Like readCheckpoint, returning only the tensors. */
-export function readStateDict(input: Uint8Array | string, options: StateDictOptions = {}): Map<string, RawTensor> {
-  return readCheckpoint(input, options).stateDict;
-}
-
-function chooseStateDict(root: Map<unknown, unknown>, source: string, key: string | undefined): { sd: Map<unknown, unknown>; key: string | null } {
-  const keys = [...root.keys()].map((k) => JSON.stringify(k)).join(', ');
-  if (key !== undefined) {
-    const value = root.get(key);
-    if (value === undefined) throw new Error(`${source}: no top-level key ${JSON.stringify(key)}; the keys are ${keys}`);
-    if (!isTensorDict(value)) throw new Error(`${source}: ${JSON.stringify(key)} holds ${kind(value)}, not a dict of tensors`);
-    return { sd: value, key };
-  }
-  if ([...root.values()].some(isRawTensor)) return { sd: root, key: null };
-  const candidates = [...root].filter(([k, v]) => typeof k === 'string' && isTensorDict(v)) as [string, Map<unknown, unknown>][];
-  if (candidates.length === 1) return { sd: candidates[0][1], key: candidates[0][0] };
-  if (candidates.length === 0) throw new Error(`${source}: no dict of tensors found; the top-level keys are ${keys}`);
-  const names = candidates.map(([k]) => JSON.stringify(k)).join(', ');
-  throw new Error(`${source}: several dicts of tensors (${names}); choose one with { key: ${JSON.stringify(candidates[0][0])} }`);
-}
-
-function isTensorDict(value: unknown): value is Map<unknown, unknown> {
-  return value instanceof Map && [...value.values()].some(isRawTensor);
-}
-
-function kind(value: unknown): string {
-  if (value === null) return 'None';
-  if (isRawTensor(value)) return 'a tensor';
-  if (Array.isArray(value)) return isTuple(value) ? 'a tuple' : 'a list';
-  if (value instanceof Map) return 'a dict';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-/**
- * Unpickled values as plain JS: dicts with string or number keys become objects (other dicts stay
- * Maps), sets and tuples become arrays, torch dtypes become strings like 'torch.float16'.
- * Tensors, bytes, numbers, bigints and strings stay as they are.
- */
-export function toPlain(value: unknown, seen = new Map<object, unknown>()): unknown {
-  if (typeof value !== 'object' || value === null || isRawTensor(value) || value instanceof Uint8Array) return value;
-  if (value instanceof TorchDtype) return `torch.${value.dtype}`;
-  const done = seen.get(value);
-  if (done !== undefined) return done;
-  if (Array.isArray(value) || value instanceof Set) {
-    const out: unknown[] = [];
-    seen.set(value, out);
-    for (const item of value) out.push(toPlain(item, seen));
-    return out;
-  }
-  if (value instanceof Map) {
-    const plainKeys = [...value.keys()].every((k) => typeof k === 'string' || typeof k === 'number');
-    if (!plainKeys) {
-      const out = new Map<unknown, unknown>();
-      seen.set(value, out);
-      for (const [k, v] of value) out.set(k, toPlain(v, seen));
-      return out;
-    }
-    const out: Record<string, unknown> = {};
-    seen.set(value, out);
-    for (const [k, v] of value) setEntry(out, String(k), toPlain(v, seen));
-    return out;
-  }
-  return value;
-}
-
-/** Defines an own property, so a key such as "__proto__" stays a plain key. */
-function setEntry(obj: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }

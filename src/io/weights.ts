@@ -1,11 +1,12 @@
 // The bridge between modules and weight files: a Module's state dict to and from safetensors,
-// and from PyTorch checkpoints (.pt/.pth, read without running any pickle code).
+// and from PyTorch files (.pt/.pth state dicts, checkpoints and torch.save(model) files, read
+// without running any pickle code; see checkpoint.ts).
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { toRaw } from '../torch/index.js';
 import type { LoadStateDictResult, Module } from '../nn/module.js';
 import { parseSafetensors, writeSafetensors } from './safetensors.js';
-import { readCheckpoint } from './pth.js';
+import { readCheckpoint } from './checkpoint.js';
 import type { RawTensor } from './raw.js';
 
 export type WeightsFormat = 'safetensors' | 'pth';
@@ -13,7 +14,11 @@ export type WeightsFormat = 'safetensors' | 'pth';
 export interface ReadWeightsOptions {
   /** Removed from the front of every key that has it, e.g. 'module.' from DataParallel. */
   stripPrefix?: string;
-  /** .pth only: the top-level entry holding the state dict ('model', 'state_dict'); found automatically when unique. */
+  /**
+   * .pth only: the top-level entry holding the state dict or the pickled model ('model',
+   * 'state_dict', 'model_ema'); found automatically when unique (a references checkpoint's
+   * `model_ema` is read only when named here).
+   */
   key?: string;
   /** The file format; by default from the extension, else from the first bytes. */
   format?: WeightsFormat;

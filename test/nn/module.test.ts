@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { fixture } from '../paths.js';
 import { checkLeaksEachTest } from '../leak.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
-import { readStateDict } from '../../src/io/pth.js';
+import { readStateDict } from '../../src/io/checkpoint.js';
 import type { RawTensor } from '../../src/io/raw.js';
 import * as nn from '../../src/nn/index.js';
 import { Tensor, memory, noGrad, ones, randn, tensor, tidy, zeros } from '../../src/torch/index.js';

@@ -8,8 +8,9 @@ import { fixture } from '../paths.js';
 import { checkLeaksEachTest } from '../leak.js';
 import { loadWeights, readWeights, saveWeights } from '../../src/io/weights.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
-import { readStateDict } from '../../src/io/pth.js';
+import { readStateDict } from '../../src/io/checkpoint.js';
 import { manualSeed } from '../../src/torch/index.js';
+import * as nn from '../../src/nn/index.js';
 import { assertIdentical } from './helpers.js';
 import { Net } from './net.js';
 
@@ -75,3 +76,32 @@ test('errors name the file; stripPrefix removes a DataParallel prefix', () => in
   assert.throws(() => loadWeights(net, script), (e: Error) => e.message.startsWith(`${script}: this is a TorchScript archive`));
   net.dispose();
 }));
+
+/** segkit's twin of gen_io.py's Net (conv, bn, fc). */
+class IoNet extends nn.Module {
+  conv = new nn.Conv2d(3, 4, 3, { padding: 1, bias: false });
+  bn = new nn.BatchNorm2d(4);
+  fc = new nn.Linear(4, 2);
+}
+
+test('loadWeights reads a torchvision-references checkpoint and a torch.save(model) file', () => {
+  const cases: [string, () => nn.Module, { key?: string; stripPrefix?: string; strict?: boolean }][] = [
+    // {model, optimizer, lr_scheduler, epoch, args: Namespace, model_ema, scaler}; the EMA copy adds its n_averaged count
+    ['references_checkpoint.pth', () => new nn.Sequential(new nn.Conv2d(3, 4, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(4), new nn.ReLU(), new nn.Conv2d(4, 3, 1)), {}],
+    ['references_checkpoint.pth', () => new nn.Sequential(new nn.Conv2d(3, 4, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(4), new nn.ReLU(), new nn.Conv2d(4, 3, 1)), { key: 'model_ema', stripPrefix: 'module.', strict: false }],
+    ['whole_model.pth', () => new IoNet(), {}],
+    ['whole_model_legacy.pth', () => new IoNet(), {}],
+    ['checkpoint_model_object.pth', () => new IoNet(), {}],
+  ];
+  for (const [name, make, opts] of cases) {
+    const path = fixture('io', 'pth', name);
+    const net = make();
+    const result = loadWeights(net, path, opts);
+    const what = `${name} ${JSON.stringify(opts)}`;
+    if (opts.key === 'model_ema') assert.deepEqual(result.unexpectedKeys, ['n_averaged'], what);
+    else assert.deepEqual(result, { missingKeys: [], unexpectedKeys: [], mismatchedKeys: [] }, what);
+    const want = readWeights(path, opts);
+    for (const [k, t] of net.stateDict()) assertIdentical(t, want.get(k)!, `${what} ${k}`);
+    net.dispose();
+  }
+});
