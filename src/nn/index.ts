@@ -22,3 +22,5 @@ export { Identity, Flatten } from './misc.js';
 export * as init from './init.js';
 export { fuseConvBn } from './fuse.js';
 export { Conv2dNormActivation, SqueezeExcitation, batchNorm, type Conv2dNormActivationOptions, type NormFactory, type ActivationFactory } from './blocks.js';
+export { chooseLayout, prepareForInference, prepareForTraining, setLayout, toLayout, LAYOUTS, type Layout, type LayoutChoice, type ChooseLayoutOptions } from './layout.js';
+export { cpuInfo, type CpuInfo } from './cpu.js';

@@ -353,8 +353,13 @@ export class Module {
    * Module.to(memory_format=torch.channels_last) does (1×1 kernels too: their strides become NHWC's).
    */
   toChannelsLast(): this {
+    return this.toMemoryFormat('channels_last');
+  }
+
+  /** Gives every 4-D parameter and buffer `format` ('channels_last', or 'contiguous' for NCHW). */
+  toMemoryFormat(format: 'channels_last' | 'contiguous'): this {
     for (const t of this._ownedTensors()) {
-      if (t.ndim === 4) replaceData(t, (x) => x.to({ memoryFormat: 'channels_last' }));
+      if (t.ndim === 4 && !t.isContiguous(format)) replaceData(t, (x) => x.contiguous(format));
     }
     return this;
   }
