@@ -94,17 +94,20 @@ export class UNet extends Module implements SegmentationModel {
   }
 
   /**
-   * The U, one level at a time: encode, run the levels below on the pooled map, come back up and
-   * decode together with this level's skip (dec(cat([skip, up]))). Each level is its own memory
-   * scope, so a level's maps are freed as soon as it returns.
+   * The U, one level at a time: encode the map entering level i, take what the levels below make
+   * of it (upsampled back), decode both together (dec(cat([skip, up]))). Each step is its own
+   * memory scope, so a map is freed as soon as the step that needs it returns.
    */
   private level(i: number, x: Tensor): Tensor {
     return tidy(() => {
       if (i > this.depth) return this.stage('bottleneck').call(x);
       const skip: Tensor = this.stage(`enc${i}`).call(x);
-      const below = this.level(i + 1, this.stage('pool').call(skip));
-      const up: Tensor = this.stage(`up${i}`).call(below);
-      return this.stage<DoubleConv>(`dec${i}`).forwardConcat([skip, up]);
+      return this.stage<DoubleConv>(`dec${i}`).forwardConcat([skip, this.below(i, skip)]);
     });
+  }
+
+  /** The levels below level i, on its pooled skip, upsampled back to level i's size. */
+  private below(i: number, skip: Tensor): Tensor {
+    return tidy(() => this.stage(`up${i}`).call(this.level(i + 1, this.stage('pool').call(skip))));
   }
 }

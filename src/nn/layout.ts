@@ -15,6 +15,9 @@ import { cpuInfo } from './cpu.js';
 
 export type Layout = 'nchw' | 'channels_last';
 export const LAYOUTS: readonly Layout[] = ['nchw', 'channels_last'];
+// A warm-up carries one-off costs (kernel selection, first allocations): cutting a layout short on
+// it is only worth it, and only fair, when steps take long.
+const MIN_CUT_SECONDS = 1;
 
 export interface LayoutChoice {
   layout: Layout;
@@ -46,7 +49,7 @@ export function setLayout(model: Module, layout: Layout): void {
 
 /**
  * Measures `step(input)` with the model and input in each layout (one warm-up step, then
- * `steps` timed ones; a layout whose warm-up alone takes 2x the best step is cut short),
+ * `steps` timed ones; a layout whose warm-up alone takes 2x the best step, and over a second, is cut short),
  * leaves the model in the faster layout, and caches the choice under `key`.
  */
 export function chooseLayout(model: Module, input: Tensor, mode: 'train' | 'eval', step: (x: Tensor) => void, opts: ChooseLayoutOptions = {}): LayoutChoice {
@@ -68,7 +71,7 @@ export function chooseLayout(model: Module, input: Tensor, mode: 'train' | 'eval
     setLayout(model, layout);
     const x = toLayout(input, layout);
     try {
-      const t = timeSteps(() => step(x), opts.steps ?? 1, 2 * best);
+      const t = timeSteps(() => step(x), opts.steps ?? 1, Math.max(2 * best, MIN_CUT_SECONDS));
       if (t !== undefined) {
         seconds[layout] = t;
         best = Math.min(best, t);

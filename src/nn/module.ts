@@ -359,7 +359,7 @@ export class Module {
   /** Gives every 4-D parameter and buffer `format` ('channels_last', or 'contiguous' for NCHW). */
   toMemoryFormat(format: 'channels_last' | 'contiguous'): this {
     for (const t of this._ownedTensors()) {
-      if (t.ndim === 4 && !t.isContiguous(format)) replaceData(t, (x) => x.contiguous(format));
+      if (t.ndim === 4 && !hasStrides(t, format)) replaceData(t, (x) => x.clone(format));
     }
     return this;
   }
@@ -565,4 +565,12 @@ function prefixHint(missing: string[], unexpected: string[], expected: Set<strin
     }
   }
   return undefined;
+}
+
+// Exact strides rather than isContiguous(): a 1×1 kernel counts as contiguous in both formats, yet
+// PyTorch gives it NHWC strides under channels_last, and kernels choose their path by the strides.
+function hasStrides(t: Tensor, format: 'channels_last' | 'contiguous'): boolean {
+  const [, c, h, w] = t.shape;
+  const want = format === 'channels_last' ? [c * h * w, 1, w * c, c] : [c * h * w, h * w, w, 1];
+  return t.info().strides.every((s, i) => s === want[i]);
 }
