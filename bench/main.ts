@@ -1,19 +1,23 @@
-// `npm run bench`: run each workload's runners one after another with the same thread count and
+// `npm run bench`: run each workload's runners with the same thread count, several rounds with the
+// runners' order alternating (so slow drifts of a shared machine fall on every runner alike), and
 // print a table (or, with --json, one JSON object) of throughput, GFLOP/s, peak RSS and the
 // ratio segkit / peers. See bench/README.md.
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatText, summarise, toJson, type WorkloadReport } from './harness/report.js';
-import { runRunner, type Row, type RunSettings } from './harness/run.js';
+import { combineRounds, runRunner, type Row, type RunSettings } from './harness/run.js';
+import { cpuInfo } from '../src/nn/cpu.js';
 import { imagesPerSecond, workloads } from './harness/workloads.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url)); // this file is dist/bench/main.js
 
-const USAGE = `usage: npm run bench -- [--only NAME[,NAME]] [--threads N] [--reps N] [--json] [--verbose] [--timeout S] [--list]
+const USAGE = `usage: npm run bench -- [--only NAME[,NAME]] [--threads N] [--reps N] [--rounds N] [--json] [--verbose] [--timeout S] [--list]
   --only      workloads to run (default: all); --list shows them
   --threads   intra-op threads for every runner (default: nproc = ${availableParallelism()})
   --reps      timed repetitions per runner, median reported (default 5)
+  --rounds    rounds per workload, runner order reversed every other round; ratios are
+              paired per round and reported as median (lowest-highest) (default 3)
   --json      print one JSON object on stdout instead of the table
   --verbose   show each runner's progress (per-rep times) on stderr
   --timeout   seconds before a runner is killed (default 1800)`;
@@ -31,6 +35,7 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       threads: { type: 'string' },
       reps: { type: 'string' },
+      rounds: { type: 'string' },
       timeout: { type: 'string' },
       json: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
@@ -58,21 +63,27 @@ async function main(): Promise<number> {
   const unknown = names.filter((n) => !workloads.some((w) => w.name === n));
   if (unknown.length > 0) throw new Error(`unknown workload ${unknown.join(', ')}; known: ${workloads.map((w) => w.name).join(', ')}`);
 
+  const rounds = positiveInt('rounds', values.rounds, 3);
   const started = new Date().toISOString();
+  const cpu = cpuInfo();
   const reports: WorkloadReport[] = [];
   for (const w of workloads.filter((w) => names.includes(w.name))) {
     const key = (w.metric ?? imagesPerSecond).key;
-    const rows: Row[] = [];
-    for (const r of w.runners) {
-      process.stderr.write(`${w.name} / ${r.name} ...\n`);
-      const row = await runRunner(w, r, settings, key);
-      const v = row.line?.[key];
-      process.stderr.write(`${w.name} / ${r.name}: ${row.status === 'ok' ? `${typeof v === 'number' ? v.toPrecision(3) : v} ${(w.metric ?? imagesPerSecond).label}` : row.status}` + (row.wall_s ? ` (${row.wall_s.toFixed(0)} s)\n` : '\n'));
-      rows.push(row);
+    const runs = new Map<string, Row[]>(w.runners.map((r) => [r.name, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const r of round % 2 === 0 ? w.runners : [...w.runners].reverse()) {
+        const done = runs.get(r.name)!;
+        if (done.length > 0 && done[0]!.status !== 'ok') continue; // missing or failed: once is enough
+        process.stderr.write(`${w.name} / ${r.name} (round ${round + 1}/${rounds}) ...\n`);
+        const row = await runRunner(w, r, settings, key);
+        const v = row.line?.[key];
+        process.stderr.write(`${w.name} / ${r.name}: ${row.status === 'ok' ? `${typeof v === 'number' ? v.toPrecision(3) : v} ${(w.metric ?? imagesPerSecond).label}` : row.status}` + (row.wall_s ? ` (${row.wall_s.toFixed(0)} s)\n` : '\n'));
+        done.push(row);
+      }
     }
-    reports.push(summarise(w, rows));
+    reports.push(summarise(w, w.runners.map((r) => combineRounds(runs.get(r.name)!, key))));
   }
-  const meta = { threads: settings.threads, reps: settings.reps, started, node: process.version };
+  const meta = { threads: settings.threads, reps: settings.reps, rounds, started, node: process.version, cpu: `${cpu.model} (${cpu.vectorExtensions.join(' ') || 'no AVX'})` };
   if (values.json) console.log(JSON.stringify(toJson(reports, meta), null, 2));
   else console.log('\n' + formatText(reports, meta));
   // Missing or not-yet-implemented runners are expected while segkit grows; a failing one is not.

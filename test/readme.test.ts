@@ -47,3 +47,19 @@ test('the README\'s pretrained-weights example resolves a name from the torch.hu
     rmSync(torchHome, { recursive: true, force: true });
   }
 });
+
+test('the README\'s models example builds, adapts and runs a DeepLabv3 as written', () => {
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Models'));
+  const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(code, 'README has no js block under "## Models"');
+  const dir = join(repoRoot, 'dist', 'readme');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'models.mjs');
+  writeFileSync(file, `${code}\nconsole.log(torch.memory().tensors);\n`);
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', cwd: repoRoot });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines[0], '[ 2, 4, 97, 131 ] [ 2, 4, 97, 131 ]');
+  assert.equal(lines.at(-1), '0', `the example leaked: ${r.stdout}`);
+});

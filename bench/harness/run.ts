@@ -14,6 +14,21 @@ export interface Row {
   message?: string; // why a row has no figures
   line?: ResultLine; // the runner's JSON line, when status is 'ok'
   wall_s?: number; // the whole process, start-up and warm-up included
+  /** The metric in each round (NaN where that round failed), when the runner ran several rounds. */
+  round_values?: number[];
+}
+
+/**
+ * One row from a runner's rounds: the round with the median metric stands for it, and every
+ * round's value is kept for the paired ratios. A round that failed makes the runner failed.
+ */
+export function combineRounds(rounds: Row[], key: string): Row {
+  const failed = rounds.find((r) => r.status !== 'ok' || !r.line);
+  if (failed) return failed;
+  const values = rounds.map((r) => r.line![key] as number);
+  const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
+  const mid = order[(order.length - 1) >> 1]![1];
+  return { ...rounds[mid]!, round_values: values };
 }
 
 export interface RunSettings extends BenchOptions {

@@ -117,10 +117,11 @@ function deeplab(mode: 'train' | 'infer'): Workload {
     {
       name: 'segkit',
       kind: 'segkit',
-      notImplemented: 'not implemented yet (DeepLabv3 lands in a later issue)',
+      requires: ['dist/bench/segkit/deeplab.js'],
       command: (o) => node('dist/bench/segkit/deeplab.js', [...shape, ...common(o)]),
     },
     { name: 'torch', kind: 'peer', command: (o) => python('bench/peers/torch_deeplab.py', [...shape, '--layout', 'default', ...common(o)]) },
+    { name: 'torch-cl', kind: 'peer', command: (o) => python('bench/peers/torch_deeplab.py', [...shape, '--layout', 'cl', ...common(o)]) },
   ];
   if (mode === 'infer') {
     const onnx = '.cache/bench/deeplabv3.onnx';

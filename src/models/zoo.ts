@@ -6,6 +6,7 @@ import { mobileNetV3Large } from './backbones/mobilenetv3.js';
 import { fcnResNet50, fcnResNet101 } from './fcn.js';
 import { deeplabv3MobileNetV3Large, deeplabv3ResNet50, deeplabv3ResNet101 } from './deeplabv3.js';
 import { lrasppMobileNetV3Large } from './lraspp.js';
+import { UNet, type UNetOptions } from './unet.js';
 
 const tv = 'torchvision';
 
@@ -24,3 +25,12 @@ register({ name: 'deeplabv3_resnet50', kind: 'semantic', reference: tv, descript
 register({ name: 'deeplabv3_resnet101', kind: 'semantic', reference: tv, description: 'DeepLabv3, ResNet-101 backbone (output stride 8)', build: deeplabv3ResNet101, ...resnetBackbone('resnet101') });
 register({ name: 'deeplabv3_mobilenet_v3_large', kind: 'semantic', reference: tv, description: 'DeepLabv3, MobileNetV3-Large backbone (output stride 16)', build: deeplabv3MobileNetV3Large, ...mobilenetBackbone });
 register({ name: 'lraspp_mobilenet_v3_large', kind: 'semantic', reference: tv, description: 'Lite R-ASPP, MobileNetV3-Large backbone', build: lrasppMobileNetV3Large, ...mobilenetBackbone });
+
+register({
+  name: 'unet',
+  kind: 'semantic',
+  reference: 'segkit',
+  description: 'UNet (Ronneberger et al.): 3x3 double convs, transposed-conv or bilinear upsampling, BatchNorm on or off',
+  build: (o) => new UNet(o as UNetOptions),
+  extraOptions: ['baseWidth', 'depth', 'upsampling', 'batchNorm'],
+});

@@ -32,8 +32,10 @@ export interface ChooseLayoutOptions {
   layout?: Layout;
   /** The cache file; default $XDG_CACHE_HOME/segkit/layouts.json (~/.cache/segkit/layouts.json). */
   cacheFile?: string;
-  /** Timed steps per layout after one warm-up step (default 1; the median is kept). */
+  /** Timed steps per layout after one warm-up step, at least (default 1; the median is kept). */
   steps?: number;
+  /** Short steps are repeated (up to 5 per layout) until this much time was spent timing them (default 1 s). */
+  minSeconds?: number;
 }
 
 /** The input in `layout` (a new tensor, or `x` itself when it already is). */
@@ -71,7 +73,7 @@ export function chooseLayout(model: Module, input: Tensor, mode: 'train' | 'eval
     setLayout(model, layout);
     const x = toLayout(input, layout);
     try {
-      const t = timeSteps(() => step(x), opts.steps ?? 1, Math.max(2 * best, MIN_CUT_SECONDS));
+      const t = timeSteps(() => step(x), opts.steps ?? 1, opts.minSeconds ?? 1, Math.max(2 * best, MIN_CUT_SECONDS));
       if (t !== undefined) {
         seconds[layout] = t;
         best = Math.min(best, t);
@@ -86,13 +88,15 @@ export function chooseLayout(model: Module, input: Tensor, mode: 'train' | 'eval
   return { layout, seconds, source: 'measured' };
 }
 
-// Median seconds of `n` timed runs after one warm-up; undefined once the warm-up alone exceeds `limit`.
-function timeSteps(run: () => void, n: number, limit: number): number | undefined {
+// Median seconds of at least `n` timed runs after one warm-up (more, up to 5, while less than
+// `minSeconds` has been timed: one short step says little on a busy machine); undefined once the
+// warm-up alone exceeds `limit`.
+function timeSteps(run: () => void, n: number, minSeconds: number, limit: number): number | undefined {
   const t0 = performance.now();
   run();
   if ((performance.now() - t0) / 1000 > limit) return undefined;
   const times: number[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n || (i < 5 && times.reduce((a, b) => a + b, 0) < minSeconds); i++) {
     const t = performance.now();
     run();
     times.push((performance.now() - t) / 1000);

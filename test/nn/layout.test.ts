@@ -25,7 +25,7 @@ test('measures both layouts once, caches the choice per model and shape, and app
   const x = torch.randn([2, 3, 16, 16]);
   let steps = 0;
   const step = (input: torch.Tensor) => torch.tidy(() => void (steps++, m.call(input)));
-  const first = chooseLayout(m, x, 'eval', step, { cacheFile: cache.file });
+  const first = chooseLayout(m, x, 'eval', step, { cacheFile: cache.file, minSeconds: 0 });
   assert.equal(first.source, 'measured');
   assert.ok(first.seconds.nchw! > 0 && first.seconds.channels_last! > 0, 'both layouts were timed');
   assert.equal(steps, 4, 'one warm-up and one timed step per layout');
