@@ -1,5 +1,6 @@
 // The README's examples run as written (through the package's own exports): the taste leaks
-// nothing, and the pretrained-weights one resolves a name offline from a stand-in torch.hub cache.
+// nothing, the pretrained-weights one resolves a name offline from a stand-in torch.hub cache, and
+// the models one builds, adapts and runs a DeepLabv3.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -8,58 +9,41 @@ import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { repoRoot } from './paths.js';
 
-test('the README example runs and ends with no live tensors', () => {
+/** Runs the first js block under `heading` (plus `epilogue`) inside the package folder, so `import 'segkit'` resolves to this checkout. */
+function runExample(heading: string, file: string, epilogue = '', env: NodeJS.ProcessEnv = process.env): string[] {
   const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## A taste'));
-  const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
-  assert.ok(code, 'README has no js block under "## A taste"');
-  // inside the package folder, so `import 'segkit'` resolves to this checkout
+  const code = /```js\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf(heading)))?.[1];
+  assert.ok(code, `README has no js block under "${heading}"`);
   const dir = join(repoRoot, 'dist', 'readme');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'taste.mjs');
-  writeFileSync(file, code);
-  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', cwd: repoRoot });
+  const path = join(dir, file);
+  writeFileSync(path, `${code}${epilogue}`);
+  const r = spawnSync(process.execPath, [path], { encoding: 'utf8', cwd: repoRoot, env });
   assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n');
+  return r.stdout.trim().split('\n');
+}
+
+test('the README example runs and ends with no live tensors', () => {
+  const lines = runExample('## A taste', 'taste.mjs');
   assert.match(lines[0], /^step 0: loss \d/);
-  assert.equal(lines.at(-1), '0', `the example leaked: ${r.stdout}`);
+  assert.equal(lines.at(-1), '0', `the example leaked: ${lines.join('\n')}`);
 });
 
 test('the README\'s pretrained-weights example resolves a name from the torch.hub cache, offline', () => {
-  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Pretrained weights'));
-  const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
-  assert.ok(code, 'README has no js block under "## Pretrained weights"');
-  const dir = join(repoRoot, 'dist', 'readme');
-  mkdirSync(dir, { recursive: true });
   const torchHome = mkdtempSync(join(tmpdir(), 'segkit-readme-'));
   try {
     const cached = join(torchHome, 'hub', 'checkpoints', 'deeplabv3_resnet101_coco-586e9e4e.pth');
     mkdirSync(dirname(cached), { recursive: true });
     writeFileSync(cached, 'stand-in');
-    const file = join(dir, 'pretrained.mjs');
-    writeFileSync(file, `${code}\nconsole.log(w.name, file);\n`);
-    const env = { ...process.env, TORCH_HOME: torchHome, SEGKIT_OFFLINE: '1' };
-    const r = spawnSync(process.execPath, [file], { encoding: 'utf8', cwd: repoRoot, env });
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout.trim(), `COCO_WITH_VOC_LABELS_V1 ${cached}`);
+    const lines = runExample('## Pretrained weights', 'pretrained.mjs', '\nconsole.log(w.name, file);\n', { ...process.env, TORCH_HOME: torchHome, SEGKIT_OFFLINE: '1' });
+    assert.equal(lines.join('\n'), `COCO_WITH_VOC_LABELS_V1 ${cached}`);
   } finally {
     rmSync(torchHome, { recursive: true, force: true });
   }
 });
 
 test('the README\'s models example builds, adapts and runs a DeepLabv3 as written', () => {
-  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Models'));
-  const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
-  assert.ok(code, 'README has no js block under "## Models"');
-  const dir = join(repoRoot, 'dist', 'readme');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'models.mjs');
-  writeFileSync(file, `${code}\nconsole.log(torch.memory().tensors);\n`);
-  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', cwd: repoRoot });
-  assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n');
+  const lines = runExample('## Models', 'models.mjs', '\nconsole.log(torch.memory().tensors);\n');
   assert.equal(lines[0], '[ 2, 4, 97, 131 ] [ 2, 4, 97, 131 ]');
-  assert.equal(lines.at(-1), '0', `the example leaked: ${r.stdout}`);
+  assert.equal(lines.at(-1), '0', `the example leaked: ${lines.join('\n')}`);
 });
