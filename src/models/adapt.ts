@@ -12,7 +12,8 @@ import type { Module } from '../nn/index.js';
 export type NamePattern = string | RegExp;
 
 function toRegExp(p: NamePattern): RegExp {
-  if (p instanceof RegExp) return p;
+  // without 'g'/'y': those make test() resume from the last match, skipping names
+  if (p instanceof RegExp) return p.global || p.sticky ? new RegExp(p.source, p.flags.replace(/[gy]/g, '')) : p;
   const glob = p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
   return p.includes('*') ? new RegExp(`^${glob}$`) : new RegExp(`^${glob}(\\..*)?$`);
 }

@@ -52,7 +52,7 @@ const shape = (s: number[]): string => `[${s.join(', ')}]`;
  */
 export function loadPretrained(model: Module, source: string | Map<string, RawTensor | Tensor>, opts: LoadPretrainedOptions = {}): LoadReport {
   const name = typeof source === 'string' ? source : 'state dict';
-  let given: Map<string, RawTensor | Tensor> = typeof source === 'string' ? readWeights(source, opts) : source;
+  let given: Map<string, RawTensor | Tensor> = typeof source === 'string' ? readWeights(source, opts) : withoutPrefix(source, opts.stripPrefix);
   given = stripCommonPrefix(given, new Set(model.stateDict().keys()));
   const own = model.stateDict();
   const report: LoadReport = { source: name, loaded: [], skipped: [], missing: [], adapted: [] };
@@ -77,12 +77,12 @@ export function loadPretrained(model: Module, source: string | Map<string, RawTe
         report.skipped.push({ key, reason: `shape ${shape(value.shape)} in the file, ${shape(target.shape)} here${classes ? ' (another number of classes: this layer keeps its new initialisation)' : ''}` });
       }
     }
-    model.loadStateDict(toLoad, { strict: false });
+    // its missing keys leave out what takes a default (num_batches_tracked, absent from old files)
+    report.missing = model.loadStateDict(toLoad, { strict: false }).missingKeys;
   } finally {
     for (const t of made) t.dispose();
   }
   report.loaded = [...toLoad.keys()];
-  report.missing = [...own.keys()].filter((k) => !toLoad.has(k));
   return report;
 }
 
@@ -101,6 +101,12 @@ function adaptInputChannels(value: RawTensor | Tensor, channels: number): Tensor
     const reps = Math.ceil(channels / fileChannels);
     return w.repeat([1, reps, 1, 1]).narrow(1, 0, channels).mul(fileChannels / channels).contiguous();
   });
+}
+
+// stripPrefix for a state dict given as a Map (readWeights does it for files).
+function withoutPrefix<T>(given: Map<string, T>, prefix: string | undefined): Map<string, T> {
+  if (prefix === undefined || prefix === '') return given;
+  return new Map([...given].map(([k, v]) => [k.startsWith(prefix) ? k.slice(prefix.length) : k, v]));
 }
 
 // A whole file under an extra prefix ('module.' from DataParallel, 'model.' from Lightning).

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Module } from '../nn/index.js';
 import { torchHubCheckpointsDir } from '../io/download.js';
 import { describeLoad, loadPretrained, type LoadReport } from './pretrained.js';
-import { weightsInfo, weightsName, weightsNames, type WeightsInfo } from './weights.js';
+import { WEIGHTS_BUILDERS, weightsInfo, weightsName, weightsNames, type WeightsInfo } from './weights.js';
 import { resolveWeights, type ResolveWeightsOptions } from './resolve-weights.js';
 import type { SegmentationBuilderOptions } from './options.js';
 
@@ -57,12 +57,30 @@ export function listModels(kind?: ModelKind): ModelEntry[] {
 }
 
 export function modelEntry(name: string): ModelEntry {
-  const e = entries.get(name) ?? entries.get(name.toLowerCase().replace(/-/g, '_'));
+  const want = name.toLowerCase().replace(/-/g, '_');
+  const e = entries.get(name) ?? entries.get(want);
   if (e === undefined) {
-    const near = [...entries.keys()].filter((k) => k.includes(name.toLowerCase().split(/[_-]/)[0]));
-    throw new Error(`unknown model '${name}'${near.length ? `; did you mean ${near.slice(0, 4).map((n) => `'${n}'`).join(', ')}?` : ''} Models: ${[...entries.keys()].join(', ')}`);
+    // close names: a few typos away, or sharing the first word ('deeplabv3')
+    const word = want.split('_')[0];
+    const near = [...entries.keys()]
+      .map((k) => ({ k, d: editDistance(want, k) }))
+      .filter(({ k, d }) => d <= Math.max(2, Math.floor(want.length / 4)) || (word !== '' && k.includes(word)))
+      .sort((a, b) => a.d - b.d)
+      .map(({ k }) => k);
+    throw new Error(`unknown model '${name}'${near.length ? `; did you mean ${near.slice(0, 4).map((n) => `'${n}'`).join(', ')}? ` : '. '}Models: ${[...entries.keys()].join(', ')}`);
   }
   return e;
+}
+
+/** Levenshtein distance: single-character insertions, deletions and substitutions from a to b. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
 }
 
 /**
@@ -73,8 +91,8 @@ export function modelEntry(name: string): ModelEntry {
 function weightFile(builder: string, nameOrPath: string): { file: string; info?: WeightsInfo } {
   if (weightsName(builder, nameOrPath) === undefined) {
     if (existsSync(nameOrPath)) return { file: nameOrPath };
-    const names = weightsNames(builder);
-    throw new Error(`${nameOrPath}: no such weights file${names.length ? `, and not a weight name of ${builder} (${['DEFAULT', ...names].join(', ')})` : ''}`);
+    const names = (WEIGHTS_BUILDERS as readonly string[]).includes(builder) ? weightsNames(builder) : [];
+    throw new Error(`${nameOrPath}: no such weights file${names.length ? `, and not a weight name of ${builder} (${names.join(', ')})` : ''}`);
   }
   const info = weightsInfo(builder, nameOrPath);
   const file = join(torchHubCheckpointsDir(), info.fileName);
@@ -129,9 +147,12 @@ export async function createAsync(name: string, opts: CreateOptions & { download
 
 function checked(name: string, opts: CreateOptions): ModelEntry {
   const entry = modelEntry(name);
-  const unknown = Object.keys(opts).filter((k) => !COMMON.has(k) && !(entry.extraOptions ?? []).includes(k) && opts[k] !== undefined);
+  // a classifier has no auxiliary head: auxLoss there would be silently ignored
+  const common = [...COMMON].filter((k) => entry.kind !== 'classification' || k !== 'auxLoss');
+  const takes = [...common, ...(entry.extraOptions ?? [])];
+  const unknown = Object.keys(opts).filter((k) => !takes.includes(k) && opts[k] !== undefined);
   if (unknown.length > 0) {
-    throw new Error(`${entry.name}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; it takes ${[...COMMON, ...(entry.extraOptions ?? [])].join(', ')}`);
+    throw new Error(`${entry.name}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; it takes ${takes.join(', ')}`);
   }
   if (opts.weightsBackbone !== undefined && entry.backbone === undefined) {
     throw new Error(`${entry.name} has no separate backbone to load weightsBackbone into; use weights`);

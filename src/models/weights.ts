@@ -134,7 +134,8 @@ function info(builder: string, name: string, entry: MetaBuilder): WeightsInfo {
  * a member name ('IMAGENET1K_V1') or torchvision's qualified form ('ResNet50_Weights.IMAGENET1K_V1').
  */
 export function weightsName(builder: WeightsBuilder | (string & {}), name: string): string | undefined {
-  const entry = builderEntry(builder);
+  const entry = load().builders[builder];
+  if (entry === undefined) return undefined; // a builder without published weights (a path is all it takes)
   const bare = name.startsWith(`${entry.enum}.`) ? name.slice(entry.enum.length + 1) : name;
   if (bare === 'DEFAULT') return entry.default;
   return Object.hasOwn(entry.weights, bare) ? bare : undefined;
