@@ -29,12 +29,22 @@ export function describeLoad(r: LoadReport, maxLines = 12): string {
   const lines = [`${r.source}: loaded ${r.loaded.length} tensors` + (r.adapted.length ? `, adapted ${r.adapted.length}` : '') + (r.skipped.length ? `, skipped ${r.skipped.length}` : '') + (r.missing.length ? `, ${r.missing.length} model keys not in the file (left as initialised)` : '')];
   const items = [
     ...r.adapted.map((s) => `  adapted ${s.key}: ${s.reason}`),
-    ...r.skipped.map((s) => `  skipped ${s.key}: ${s.reason}`),
+    ...groupByReason(r.skipped).map(([keys, reason]) => `  skipped ${keys}: ${reason}`),
     ...r.missing.map((k) => `  missing ${k}`),
   ];
   lines.push(...items.slice(0, maxLines));
   if (items.length > maxLines) lines.push(`  ... and ${items.length - maxLines} more`);
   return lines.join('\n');
+}
+
+// Skipped keys sharing a reason and a top-level module read as one line ('aux_classifier.* (8 keys)').
+function groupByReason(skipped: SkippedKey[]): [string, string][] {
+  const groups = new Map<string, string[]>();
+  for (const s of skipped) {
+    const id = `${s.key.split('.')[0]}\u0000${s.reason}`;
+    groups.set(id, [...(groups.get(id) ?? []), s.key]);
+  }
+  return [...groups].map(([id, keys]) => [keys.length > 2 ? `${id.split('\u0000')[0]}.* (${keys.length} keys)` : keys.join(', '), id.split('\u0000')[1]]);
 }
 
 export interface LoadPretrainedOptions extends ReadWeightsOptions {
@@ -56,6 +66,7 @@ export function loadPretrained(model: Module, source: string | Map<string, RawTe
   given = stripCommonPrefix(given, new Set(model.stateDict().keys()));
   const own = model.stateDict();
   const report: LoadReport = { source: name, loaded: [], skipped: [], missing: [], adapted: [] };
+  const children = new Set([...own.keys()].map((k) => k.split('.')[0]));
   const toLoad = new Map<string, RawTensor | Tensor>();
   const made: Tensor[] = [];
   try {
@@ -64,7 +75,7 @@ export function loadPretrained(model: Module, source: string | Map<string, RawTe
       if (opts.ignore?.test(key)) {
         report.skipped.push({ key, reason: opts.ignore.reason });
       } else if (target === undefined) {
-        report.skipped.push({ key, reason: 'not in this model' });
+        report.skipped.push({ key, reason: notInModel(key, children) });
       } else if (sameShape(value.shape, target.shape)) {
         toLoad.set(key, value);
       } else if (isInputChannelChange(value.shape, target.shape)) {
@@ -77,13 +88,22 @@ export function loadPretrained(model: Module, source: string | Map<string, RawTe
         report.skipped.push({ key, reason: `shape ${shape(value.shape)} in the file, ${shape(target.shape)} here${classes ? ' (another number of classes: this layer keeps its new initialisation)' : ''}` });
       }
     }
-    // its missing keys leave out what takes a default (num_batches_tracked, absent from old files)
-    report.missing = model.loadStateDict(toLoad, { strict: false }).missingKeys;
+    // its missing keys leave out what takes a default (num_batches_tracked, absent from old files);
+    // a key skipped for its shape is reported once, as skipped
+    const skipped = new Set(report.skipped.map((s) => s.key));
+    report.missing = model.loadStateDict(toLoad, { strict: false }).missingKeys.filter((k) => !skipped.has(k));
   } finally {
     for (const t of made) t.dispose();
   }
   report.loaded = [...toLoad.keys()];
   return report;
+}
+
+// A whole head the model lacks (an aux head built without auxLoss) is named as such.
+function notInModel(key: string, children: Set<string>): string {
+  const top = key.split('.')[0];
+  if (!key.includes('.') || children.has(top)) return 'not in this model';
+  return `not in this model (it has no '${top}'${top === 'aux_classifier' ? '; build it with auxLoss: true to keep that head' : ''})`;
 }
 
 const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);

@@ -152,7 +152,10 @@ function checked(name: string, opts: CreateOptions): ModelEntry {
   const takes = [...common, ...(entry.extraOptions ?? [])];
   const unknown = Object.keys(opts).filter((k) => !takes.includes(k) && opts[k] !== undefined);
   if (unknown.length > 0) {
-    throw new Error(`${entry.name}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; it takes ${takes.join(', ')}`);
+    // PyTorch's snake_case names (num_classes, aux_loss) are the likely slip
+    const camel = (k: string): string => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const hints = unknown.filter((k) => takes.includes(camel(k))).map((k) => `${k} → ${camel(k)}`);
+    throw new Error(`${entry.name}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}${hints.length ? ` (options are camelCase: ${hints.join(', ')})` : ''}; it takes ${takes.join(', ')}`);
   }
   if (opts.weightsBackbone !== undefined && entry.backbone === undefined) {
     throw new Error(`${entry.name} has no separate backbone to load weightsBackbone into; use weights`);

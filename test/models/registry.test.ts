@@ -75,7 +75,7 @@ test('an unknown name lists the close names, then every model', () => {
 
 test('an unknown option is refused by name, with the options the model takes', () => {
   assert.throws(() => create('deeplabv3_resnet50', { numClass: 3 }), /^Error: deeplabv3_resnet50: unknown option numClass; it takes numClasses, inChannels, auxLoss, weights, weightsBackbone, onLoad$/);
-  assert.throws(() => create('fcn_resnet50', { num_classes: 3, aux_loss: true }), /fcn_resnet50: unknown options num_classes, aux_loss;/);
+  assert.throws(() => create('fcn_resnet50', { num_classes: 3, aux_loss: true }), /fcn_resnet50: unknown options num_classes, aux_loss \(options are camelCase: num_classes → numClasses, aux_loss → auxLoss\);/);
   assert.throws(() => create('resnet50', { auxLoss: true }), /resnet50: unknown option auxLoss; it takes numClasses, inChannels, weights, weightsBackbone, onLoad/);
   assert.throws(() => create('resnet50', { weightsBackbone: 'DEFAULT' }), /resnet50 has no separate backbone to load weightsBackbone into; use weights/);
   assert.throws(() => create('lraspp_mobilenet_v3_large', { auxLoss: true }), /lraspp_mobilenet_v3_large has no auxiliary head/);
