@@ -169,11 +169,12 @@ type Resolved = { file: string; info?: WeightsInfo } | undefined;
 
 function build(entry: ModelEntry, opts: CreateOptions, weights: Resolved, backbone: Resolved): Module {
   const model = entry.build(opts);
-  const report = opts.onLoad ?? ((r: LoadReport) => (r.skipped.length || r.missing.length || r.adapted.length) && process.stderr.write(`${describeLoad(r)}\n`));
+  // an ImageNet classifier's own head is not part of a segmentation backbone: skipping it is expected
+  const ignore = { test: (k: string) => /^(fc|classifier|last_linear)\./.test(k), reason: "the classifier's own head (not part of the backbone)" };
+  const surprising = (r: LoadReport): boolean => r.skipped.some((s) => s.reason !== ignore.reason) || r.missing.length > 0 || r.adapted.length > 0;
+  const report = opts.onLoad ?? ((r: LoadReport) => surprising(r) && process.stderr.write(`${describeLoad(r)}\n`));
   try {
     if (backbone !== undefined) {
-      // an ImageNet classifier's own head is not part of a segmentation backbone
-      const ignore = { test: (k: string) => /^(fc|classifier|last_linear)\./.test(k), reason: "the classifier's own head (not part of the backbone)" };
       report(loadPretrained(model.getSubmodule(entry.backbone!), backbone.file, { stripPrefix: entry.backbonePrefix, ignore }));
     }
     if (weights !== undefined) report(loadPretrained(model, weights.file));
