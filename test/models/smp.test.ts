@@ -13,7 +13,8 @@ import { readSafetensors } from '../../src/io/safetensors.js';
 import { saveWeights } from '../../src/io/weights.js';
 import type { RawTensor } from '../../src/io/raw.js';
 import { create, type LoadReport, type SegmentationModel } from '../../src/models/index.js';
-import type { Module } from '../../src/nn/index.js';
+import { fuseConvBn, type Module } from '../../src/nn/index.js';
+import { resnet } from '../../src/models/backbones/resnet.js';
 import { fixture } from '../paths.js';
 import { checkLeaksEachTest } from '../leak.js';
 
@@ -124,6 +125,13 @@ for (const c of golden.parity) {
       const r = compare(out, get(c.output));
       console.log(`# ${c.output}: max abs err ${r.maxAbs.toExponential(2)}`);
       assert.ok(r.ok, `${c.output}: max abs err ${r.maxAbs}`);
+      if (c.mode === 'eval') {
+        // channels-last with BatchNorm folded: what the fast inference path runs
+        model.toChannelsLast();
+        fuseConvBn(model);
+        const fused = compare(torch.inferenceMode(() => model.call(x.contiguous('channels_last'))).out, get(c.output));
+        assert.ok(fused.ok, `${c.output}, fused channels-last: max abs err ${fused.maxAbs}`);
+      }
       const sd = model.stateDict();
       for (const stat of c.running_stats ?? []) {
         const s = compare(sd.get(stat.slice(c.output.length + 1))!, get(stat));
@@ -171,6 +179,31 @@ test('weightsBackbone: a torchvision resnet18 checkpoint loads into encoder.* (f
   }
 });
 
+test('weightsBackbone: a torchvision mobilenet_v2 checkpoint loads into encoder.features.* (classifier skipped)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'segkit-smp-'));
+  try {
+    const classifier = create('mobilenet_v2');
+    const file = join(dir, 'mobilenet_v2.safetensors');
+    saveWeights(classifier, file);
+    classifier.dispose();
+    const reports: LoadReport[] = [];
+    const model = create('deeplabv3plus_mobilenet_v2', { weightsBackbone: file, onLoad: (r) => reports.push(r) });
+    assert.deepEqual(reports[0].skipped.map((s) => s.key).sort(), ['classifier.1.bias', 'classifier.1.weight']);
+    assert.deepEqual(reports[0].missing, []);
+    model.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('smp models refuse auxLoss', () => {
   assert.throws(() => create('unet_resnet34', { auxLoss: true }), /no auxiliary segmentation head/);
+});
+
+test("ResNet-18/34 keep torchvision's refusal of dilation; dilationRule 'smp' dilates them", () => {
+  assert.throws(() => resnet('resnet18', { replaceStrideWithDilation: [false, false, true] }), /BasicBlock does not support dilation/);
+  const net = resnet('resnet18', { replaceStrideWithDilation: [false, false, true], dilationRule: 'smp' });
+  const first = net.layer4.at(0) as unknown as { conv1: { stride: number[]; dilation: number[]; padding: unknown } };
+  assert.deepEqual([first.conv1.stride, first.conv1.dilation, first.conv1.padding], [[1, 1], [2, 2], [2, 2]]);
+  net.dispose();
 });
