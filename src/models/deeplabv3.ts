@@ -27,16 +27,19 @@ export class ASPPPooling extends Sequential {
   }
 }
 
+/** A dilated branch of the pyramid: ASPPConv here, smp's DeepLabV3+ uses a separable one. */
+export type AtrousBranch = new (inChannels: number, outChannels: number, rate: number) => Module;
+
 /** The pyramid: five branches on the same map, concatenated (5 x 256 channels) and projected to 256. */
 export class ASPP extends Module {
   declare convs: ModuleList;
   declare project: Sequential;
 
-  constructor(inChannels: number, atrousRates: number[], outChannels = 256) {
+  constructor(inChannels: number, atrousRates: number[], outChannels = 256, branch: AtrousBranch = ASPPConv) {
     super();
     this.convs = new ModuleList([
       new Sequential(new Conv2d(inChannels, outChannels, 1, { bias: false }), new BatchNorm2d(outChannels), new ReLU()),
-      ...atrousRates.map((rate) => new ASPPConv(inChannels, outChannels, rate)),
+      ...atrousRates.map((rate) => new branch(inChannels, outChannels, rate)),
       new ASPPPooling(inChannels, outChannels),
     ]);
     const branches = this.convs.length;

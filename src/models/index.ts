@@ -13,8 +13,15 @@ export { ResNet, BasicBlock, Bottleneck, resnet, resnet18, resnet34, resnet50, r
 export { MobileNetV2, InvertedResidualV2, mobileNetV2, type MobileNetV2Options } from './backbones/mobilenetv2.js';
 export { MobileNetV3, InvertedResidual, mobileNetV3Large, mobileNetV3LargeConfig, makeDivisible, type MobileNetV3Options } from './backbones/mobilenetv3.js';
 export { FCN, FCNHead, fcnResNet50, fcnResNet101 } from './fcn.js';
-export { DeepLabV3, DeepLabHead, ASPP, ASPPConv, ASPPPooling, deeplabv3ResNet50, deeplabv3ResNet101, deeplabv3MobileNetV3Large } from './deeplabv3.js';
+export { DeepLabV3, DeepLabHead, ASPP, ASPPConv, ASPPPooling, type AtrousBranch, deeplabv3ResNet50, deeplabv3ResNet101, deeplabv3MobileNetV3Large } from './deeplabv3.js';
 export { LRASPP, LRASPPHead, lrasppMobileNetV3Large } from './lraspp.js';
 export { UNet, DoubleConv, type UNetOptions } from './unet.js';
+export { EncoderDecoderModel, SegmentationHead } from './smp/base.js';
+export { ResNetEncoder, MobileNetV2Encoder, getEncoder, ENCODER_NAMES, type Encoder, type EncoderName, type EncoderOptions } from './smp/encoders.js';
+export { Unet, UnetDecoder, UnetDecoderBlock, Conv2dReLU, unet, unetResNet18, unetResNet34, unetResNet50, type UnetOptions } from './smp/unet.js';
+export {
+  DeepLabV3Plus, DeepLabV3PlusDecoder, SeparableConv2d, ASPPSeparableConv, deeplabv3plus,
+  deeplabv3plusResNet18, deeplabv3plusResNet34, deeplabv3plusResNet50, deeplabv3plusResNet101, deeplabv3plusMobileNetV2, type DeepLabV3PlusOptions,
+} from './smp/deeplabv3plus.js';
 export * from './weights.js';
 export { resolveWeights, type ResolveWeightsOptions } from './resolve-weights.js';

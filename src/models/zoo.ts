@@ -7,6 +7,10 @@ import { fcnResNet50, fcnResNet101 } from './fcn.js';
 import { deeplabv3MobileNetV3Large, deeplabv3ResNet50, deeplabv3ResNet101 } from './deeplabv3.js';
 import { lrasppMobileNetV3Large } from './lraspp.js';
 import { UNet, type UNetOptions } from './unet.js';
+import { unet } from './smp/unet.js';
+import { deeplabv3plus } from './smp/deeplabv3plus.js';
+import type { EncoderName } from './smp/encoders.js';
+import type { CreateOptions } from './registry.js';
 
 const tv = 'torchvision';
 
@@ -34,3 +38,26 @@ register({
   build: (o) => new UNet(o as UNetOptions),
   extraOptions: ['baseWidth', 'depth', 'upsampling', 'batchNorm'],
 });
+
+// segmentation_models_pytorch 0.5: smp's keys; weightsBackbone loads torchvision's ImageNet
+// classifier into `encoder` (its keys are the classifier's less fc / classifier).
+const smpOptions = (name: string, o: CreateOptions): CreateOptions => {
+  if (o.auxLoss) throw new Error(`${name}: smp's models have no auxiliary segmentation head (auxLoss); leave it out`);
+  const { auxLoss: _aux, weights: _w, weightsBackbone: _wb, onLoad: _l, ...rest } = o;
+  return rest;
+};
+const encoderLabel = (e: EncoderName): string => (e === 'mobilenet_v2' ? 'MobileNetV2' : `ResNet-${e.slice(6)}`);
+for (const e of ['resnet18', 'resnet34', 'resnet50'] as const) {
+  const name = `unet_${e}`;
+  register({
+    name, kind: 'semantic', reference: 'smp', description: `U-Net (smp.Unet), ${encoderLabel(e)} encoder`,
+    build: (o) => unet(e, smpOptions(name, o)), backbone: 'encoder', backboneName: e, extraOptions: ['decoderChannels'],
+  });
+}
+for (const e of ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'mobilenet_v2'] as const) {
+  const name = `deeplabv3plus_${e}`;
+  register({
+    name, kind: 'semantic', reference: 'smp', description: `DeepLabV3+ (smp.DeepLabV3Plus), ${encoderLabel(e)} encoder (output stride 16)`,
+    build: (o) => deeplabv3plus(e, smpOptions(name, o)), backbone: 'encoder', backboneName: e, extraOptions: ['encoderOutputStride', 'decoderAtrousRates'],
+  });
+}

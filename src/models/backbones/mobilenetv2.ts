@@ -38,6 +38,12 @@ export interface MobileNetV2Options {
   inChannels?: number;
   widthMult?: number;
   dropout?: number;
+  /**
+   * 32 (default, torchvision) or 16 / 8: past this output stride, strides become dilation, and
+   * every block from there on dilates its depthwise conv by the accumulated rate (smp's dilated
+   * MobileNetV2 encoder: features 7-13 at rate 2 for 8; features 14-18 at 2 for 16, 4 for 8).
+   */
+  outputStride?: 8 | 16 | 32;
 }
 
 /** expansion t, channels c, repeats n, stride s of each stage */
@@ -58,14 +64,22 @@ export class MobileNetV2 extends Module {
 
   constructor(opts: MobileNetV2Options = {}) {
     super();
-    const { numClasses = 1000, inChannels = 3, widthMult = 1, dropout = 0.2 } = opts;
+    const { numClasses = 1000, inChannels = 3, widthMult = 1, dropout = 0.2, outputStride = 32 } = opts;
+    if (![8, 16, 32].includes(outputStride)) throw new Error(`MobileNetV2: outputStride must be 8, 16 or 32, got ${outputStride}`);
     let input = makeDivisible(32 * widthMult);
     const last = makeDivisible(1280 * Math.max(1, widthMult));
     const layers: Module[] = [new Conv2dNormActivation(inChannels, input, 3, { stride: 2, activation: relu6 })];
+    let stride = 2; // the stem's
+    let dilation = 1;
     for (const [t, c, n, s] of SETTINGS) {
       const output = makeDivisible(c * widthMult);
+      let first = s;
+      if (s > 1 && stride >= outputStride) {
+        dilation *= s;
+        first = 1;
+      } else stride *= s;
       for (let i = 0; i < n; i++) {
-        layers.push(new InvertedResidualV2(input, output, i === 0 ? s : 1, t));
+        layers.push(new InvertedResidualV2(input, output, i === 0 ? first : 1, t, dilation));
         input = output;
       }
     }

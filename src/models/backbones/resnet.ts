@@ -1,7 +1,8 @@
 // ResNet (He et al. 2015) as torchvision builds it (v1.5: the stride sits on the 3x3 conv of a
 // Bottleneck), with torchvision's parameter names, so `resnet50-*.pth` loads as it is.
 // `replaceStrideWithDilation` turns the stride of layer2..4 into dilation (output stride 16 or 8),
-// which is how torchvision's FCN and DeepLabv3 use it.
+// which is how torchvision's FCN and DeepLabv3 use it; `dilationRule: 'smp'` dilates the way
+// segmentation_models_pytorch's encoders do (every conv of the stage).
 import { Tensor } from '../../torch/index.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, Module, ReLU, Sequential, init } from '../../nn/index.js';
 
@@ -19,7 +20,10 @@ const conv3x3 = (inPlanes: number, outPlanes: number, stride = 1, groups = 1, di
   new Conv2d(inPlanes, outPlanes, 3, { stride, padding: dilation, groups, bias: false, dilation });
 const conv1x1 = (inPlanes: number, outPlanes: number, stride = 1): Conv2d => new Conv2d(inPlanes, outPlanes, 1, { stride, bias: false });
 
-/** Two 3x3 convs and a shortcut (ResNet-18/34). */
+/**
+ * Two 3x3 convs and a shortcut (ResNet-18/34). torchvision's BasicBlock refuses dilation (the
+ * ResNet does so here for its rule); smp's dilated encoders dilate both convs.
+ */
 export class BasicBlock extends Module {
   static readonly expansion = 1;
   declare conv1: Conv2d;
@@ -33,11 +37,10 @@ export class BasicBlock extends Module {
     super();
     const { stride = 1, groups = 1, baseWidth = 64, dilation = 1 } = opts;
     if (groups !== 1 || baseWidth !== 64) throw new Error('BasicBlock only supports groups=1 and baseWidth=64 (as torchvision)');
-    if (dilation > 1) throw new Error('BasicBlock does not support dilation > 1 (as torchvision): use a Bottleneck ResNet (50/101) for output stride 8 or 16');
-    this.conv1 = conv3x3(inPlanes, planes, stride);
+    this.conv1 = conv3x3(inPlanes, planes, stride, 1, dilation);
     this.bn1 = new BatchNorm2d(planes);
     this.relu = new ReLU({ inplace: true });
-    this.conv2 = conv3x3(planes, planes);
+    this.conv2 = conv3x3(planes, planes, 1, 1, dilation);
     this.bn2 = new BatchNorm2d(planes);
     this.registerModule('downsample', opts.downsample);
   }
@@ -99,6 +102,13 @@ export interface ResNetOptions {
   inChannels?: number;
   /** For layer2, layer3, layer4: replace the stride 2 by dilation (torchvision's replace_stride_with_dilation). */
   replaceStrideWithDilation?: [boolean, boolean, boolean];
+  /**
+   * Which convs a dilated stage dilates. 'torchvision' (default, torchvision's
+   * replace_stride_with_dilation): the stage's first block keeps the previous dilation, the others
+   * get the new one; BasicBlock ResNets refuse dilation. 'smp' (smp's replace_strides_with_dilation):
+   * every conv of the stage, first block included, BasicBlocks too.
+   */
+  dilationRule?: 'torchvision' | 'smp';
   /** Zero the last BatchNorm of each block, so every block starts as the identity. */
   zeroInitResidual?: boolean;
   groups?: number;
@@ -124,7 +134,10 @@ export class ResNet extends Module {
 
   constructor(block: ResNetBlock, layers: [number, number, number, number], opts: ResNetOptions = {}) {
     super();
-    const { numClasses = 1000, inChannels = 3, replaceStrideWithDilation = [false, false, false], groups = 1, widthPerGroup = 64 } = opts;
+    const { numClasses = 1000, inChannels = 3, replaceStrideWithDilation = [false, false, false], dilationRule = 'torchvision', groups = 1, widthPerGroup = 64 } = opts;
+    if (block === BasicBlock && dilationRule === 'torchvision' && replaceStrideWithDilation.some(Boolean)) {
+      throw new Error("BasicBlock does not support dilation > 1 (as torchvision): use a Bottleneck ResNet (50/101) for output stride 8 or 16, or dilationRule: 'smp'");
+    }
     const make = (planes: number, blocks: number, stride = 1, dilate = false): Sequential => {
       const previousDilation = this.dilation;
       if (dilate) {
@@ -134,7 +147,8 @@ export class ResNet extends Module {
       const outPlanes = planes * block.expansion;
       const downsample = stride !== 1 || this.inPlanes !== outPlanes ? new Sequential(conv1x1(this.inPlanes, outPlanes, stride), new BatchNorm2d(outPlanes)) : undefined;
       const common = { groups, baseWidth: widthPerGroup };
-      const seq = new Sequential(new block(this.inPlanes, planes, { ...common, stride, downsample, dilation: previousDilation }));
+      const firstDilation = dilationRule === 'smp' ? this.dilation : previousDilation;
+      const seq = new Sequential(new block(this.inPlanes, planes, { ...common, stride, downsample, dilation: firstDilation }));
       this.inPlanes = outPlanes;
       for (let i = 1; i < blocks; i++) seq.append(new block(this.inPlanes, planes, { ...common, dilation: this.dilation }));
       return seq;
