@@ -29,7 +29,14 @@ export interface ConfusionMatrixOptions {
   foregroundClass?: number;
 }
 
-/** Everything compute() returns: per-class arrays (one entry per class), summaries, the matrix. */
+/**
+ * Everything compute() returns: per-class arrays (one entry per class), summaries, the matrix.
+ * The top-level scores (`miou`, `dice`, `meanDice`, ...) are dataset-level: computed once from
+ * the matrix summed over every counted pixel, so a large image weighs more than a small one.
+ * `perImage` holds the same scores computed on each image alone and then averaged over images,
+ * so every image weighs the same. The two differ whenever images differ in size or in how hard
+ * they are; say which one a figure is.
+ */
 export interface SegmentationMetrics extends ClassScores, SummaryScores {
   numClasses: number;
   ignoreIndex: number | null;
