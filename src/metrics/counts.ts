@@ -1,12 +1,14 @@
 // The libtorch side of the confusion matrix: one batch of predictions and targets in, each
 // image's C x C counts out (rows truth, columns prediction), as float64 in JS.
 //
-// Each pixel becomes one bin index, pred + C * target, and `bincount` counts them (int64). With
-// an ignore index at or above C (255 in most datasets) no mask is built at all: the ignored pixels
-// fall in the bins of "row 255", past the C x C block, and are counted there. Any other bin past
+// Each pixel becomes one counter index, pred + C * target, and libtorch counts them in int64
+// (scatter_add_ of ones into one row of counters per image: the counts of torch.bincount, in one
+// pass over the pixels instead of bincount's three, and every image at once). With an ignore
+// index at or above C (255 in most datasets) no mask is built at all: the ignored pixels fall in
+// the counters of "row 255", past the C x C block, and are counted there. Any other counter past
 // the block means a target value that is neither a class nor the ignore index: an error that
 // names the value. A small or negative ignore index takes the masked path instead.
-import { noGrad, op, stack, tidy, isFloating, type Tensor } from '../torch/index.js';
+import { noGrad, ones, op, tidy, isFloating, zeros, type Tensor } from '../torch/index.js';
 
 export interface CountOptions {
   numClasses: number;
@@ -118,42 +120,53 @@ function countImages(p: Tensor, t: Tensor, o: CountOptions): BatchCounts {
     ignoreRow = C;
   }
 
+  // one row of counters per image: pixel i of image n adds 1 to counter idx[n, i]; scatter_add_
+  // fills every image's row in one pass (rows in parallel), checking each index's bounds
   const rows = idx.reshape([N, perImage]);
-  const blocks: Tensor[] = [];
-  const over: { image: number; bins: Tensor }[] = [];
-  for (let n = 0; n < N; n++) {
-    let bins: Tensor;
-    try {
-      bins = rows.select(0, n).bincount(undefined, CC);
-    } catch (e) {
-      throw new RangeError(`${where}: image ${n} of the batch has negative target values (other than the ignore index ${ignore}); targets must be classes in [0, ${C}) or the ignore index`, { cause: e });
-    }
-    const nb = bins.shape[0]!;
-    blocks.push(nb === CC ? bins : bins.narrow(0, 0, CC));
-    if (nb > CC) over.push({ image: n, bins });
+  const width = (Math.max(ignoreRow, C - 1) + 1) * C;
+  if (idx.device !== 'cpu') {
+    // on a GPU an index out of bounds is a device-side assert, not an error: check first
+    const [lo, hi] = op('aminmax', idx);
+    if (lo!.item() < 0 || hi!.item() >= width) throw badTargets(rows, C, ignoreRow, ignore);
   }
-  const counts = stack(blocks).double().data() as Float64Array;
+  const bins = zeros([N, width], { dtype: 'int64', device: idx.device });
+  try {
+    op('scatter_add_', bins, 1, rows, ones([1, 1], { dtype: 'int64', device: idx.device }).expand([N, perImage]));
+  } catch (e) {
+    throw badTargets(rows, C, ignoreRow, ignore, e);
+  }
+  const counts = bins.narrow(1, 0, CC).double().contiguous().data() as Float64Array;
+  if (ignoreRow < 0) return { images: N, counts };
 
-  // pixels past the C x C block: the ignore row, or target values that are not classes
-  for (const { image, bins } of over) {
-    const nb = bins.shape[0]!;
-    const start = ignoreRow * C;
-    const ignored = ignoreRow >= 0 && start < nb ? bins.narrow(0, start, Math.min(C, nb - start)).sum().item() : 0;
-    let counted = 0;
-    for (let i = image * CC; i < (image + 1) * CC; i++) counted += counts[i]!;
-    if (counted + ignored !== perImage) throw badTarget(bins, image, C, ignoreRow, ignore);
+  // the ignored pixels sit in their own row of counters; a pixel in neither that row nor the
+  // C x C block has a target that is not a class (C <= target < ignore index)
+  const ignored = bins.narrow(1, ignoreRow * C, C).sum(1).double().data() as Float64Array;
+  for (let n = 0; n < N; n++) {
+    let counted = ignored[n]!;
+    for (let i = n * CC; i < (n + 1) * CC; i++) counted += counts[i]!;
+    if (counted !== perImage) throw badTargets(rows, C, ignoreRow, ignore);
   }
   return { images: N, counts };
 }
 
-function badTarget(bins: Tensor, image: number, C: number, ignoreRow: number, ignore: number | null): RangeError {
-  const all = bins.double().data() as Float64Array;
-  const bad = new Map<number, number>();
-  for (let i = C * C; i < all.length; i++) {
-    const row = Math.floor(i / C);
-    if (all[i]! > 0 && row !== ignoreRow) bad.set(row, (bad.get(row) ?? 0) + all[i]!);
-  }
-  const list = [...bad].slice(0, 5).map(([v, n]) => `${v} (${n} pixels)`).join(', ');
+/** The error for targets that are not classes: which image, which values, how many pixels. */
+function badTargets(rows: Tensor, C: number, ignoreRow: number, ignore: number | null, cause?: unknown): RangeError {
   const ign = ignore === null ? 'no ignore index is set' : `the ignore index is ${ignore}`;
-  return new RangeError(`${where}: image ${image} of the batch has target values that are not classes in [0, ${C}): ${list}; ${ign} (set ignoreIndex, or check numClasses)`);
+  for (let n = 0; n < rows.shape[0]!; n++) {
+    let all: Float64Array;
+    try {
+      all = rows.select(0, n).bincount().double().data() as Float64Array;
+    } catch (e) {
+      return new RangeError(`${where}: image ${n} of the batch has negative target values; targets must be classes in [0, ${C}), and ${ign}`, { cause: e });
+    }
+    const bad = new Map<number, number>();
+    for (let i = C * C; i < all.length; i++) {
+      const row = Math.floor(i / C);
+      if (all[i]! > 0 && row !== ignoreRow) bad.set(row, (bad.get(row) ?? 0) + all[i]!);
+    }
+    if (bad.size === 0) continue;
+    const list = [...bad].slice(0, 5).map(([v, k]) => `${v} (${k} pixels)`).join(', ');
+    return new RangeError(`${where}: image ${n} of the batch has target values that are not classes in [0, ${C}): ${list}; ${ign} (set ignoreIndex, or check numClasses)`);
+  }
+  return new RangeError(`${where}: counting failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
 }

@@ -107,6 +107,7 @@ describe('ConfusionMatrix, hand cases', () => {
     const cases: [() => void, RegExp][] = [
       [() => m.update(long([[[0, 7]]]), long([[[0, 1]]])), /class indices must lie in \[0, 3\), got values from 0 to 7/],
       [() => m.update(long([[[0, 1]]]), long([[[0, 9]]])), /target values that are not classes in \[0, 3\): 9 \(1 pixels\); the ignore index is 255/],
+      [() => m.update(long([[[0, 1]], [[1, 1]]]), long([[[0, 1]], [[300, 1]]])), /image 1 of the batch has target values that are not classes in \[0, 3\): 300 \(1 pixels\)/],
       [() => m.update(long([[[0, 1]]]), long([[[0, -4]]])), /negative target values/],
       [() => m.update(long([[[0, 1]]]), tensor([[[0, 1]]])), /class indices \(an integer or bool tensor\), got float32; convert it with target\.long\(\)/],
       [() => m.update(long([[[0, 1, 2]]]), long([[[0, 1]]])), /prediction shape \[1, 1, 3\] does not fit the target \[1, 1, 2\]/],
@@ -114,6 +115,8 @@ describe('ConfusionMatrix, hand cases', () => {
     ];
     for (const [fn, re] of cases) assert.throws(() => tidy(fn), re);
     assert.equal(JSON.stringify(m), before);
+    const strict = new ConfusionMatrix({ numClasses: 3, ignoreIndex: null });
+    assert.throws(() => tidy(() => strict.update(long([[[0, 1]]]), long([[[255, 1]]]))), /not classes in \[0, 3\): 255 \(1 pixels\); no ignore index is set/);
     const masked = new ConfusionMatrix({ numClasses: 3, ignoreIndex: -1 });
     assert.throws(() => tidy(() => masked.update(long([[[0, 1]]]), long([[[-1, 5]]]))), /target values must be classes in \[0, 3\) or the ignore index -1, got values from 0 to 5/);
     assert.throws(() => new ConfusionMatrix({ numClasses: 0 }), /numClasses must be a whole number >= 1, got 0/);
