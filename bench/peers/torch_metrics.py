@@ -8,7 +8,7 @@
 classes * target + pred, torch.bincount with minlength classes^2, added to an int64 matrix.
 --variant unmasked (runner "torch-unmasked"): no boolean indexing; bincount of pred + classes *
 target over every pixel, whose first classes^2 bins are the matrix (the ignored pixels, 255, land
-past them): segkit's own counting, written in PyTorch, without its input checks or per-image counts.
+past them): segkit's index counted by bincount, without segkit's input checks or per-image counts.
 One step = a zeroed matrix, `--updates` batches of
 `--batch` (size x width) int64 predictions and targets (about 10% of the targets 255), then
 pixel accuracy and per-class IoU from the matrix, under torch.inference_mode().
