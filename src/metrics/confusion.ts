@@ -142,9 +142,13 @@ export class ConfusionMatrix {
     return this;
   }
 
-  /** Add another matrix's counts (same classes and ignore index), e.g. from another process. */
-  merge(other: ConfusionMatrix): this {
+  /**
+   * Add another matrix's counts (same classes and ignore index), e.g. from another process: pass
+   * the matrix or what its toJSON() wrote.
+   */
+  merge(from: ConfusionMatrix | ConfusionMatrixJSON): this {
     this.#alive();
+    const other = from instanceof ConfusionMatrix ? from : ConfusionMatrix.fromJSON(from);
     other.#alive();
     if (other.numClasses !== this.numClasses || other.ignoreIndex !== this.ignoreIndex) {
       throw new RangeError(`ConfusionMatrix.merge: the other matrix has numClasses ${other.numClasses} and ignoreIndex ${other.ignoreIndex}, this one ${this.numClasses} and ${this.ignoreIndex}`);

@@ -127,6 +127,10 @@ describe(`ConfusionMatrix against scikit-learn ${fx.sklearn}`, () => {
       feed(a, c, [half]);
       feed(b, c, [N - half], half);
       check(a.merge(b).compute(), c.expected, `${c.name} (merged)`);
+      // what a worker process would send: the other half as JSON
+      const first = new ConfusionMatrix(c.options);
+      feed(first, c, [half]);
+      check(first.merge(JSON.parse(JSON.stringify(b))).compute(), c.expected, `${c.name} (merged from JSON)`);
     }
   });
 
