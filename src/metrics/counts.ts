@@ -26,8 +26,8 @@ export interface BatchCounts {
   counts: Float64Array;
 }
 
-// Above this many bins per image the ignore index is masked rather than binned (its "row"
-// would make bincount allocate and zero (ignore + 1) * C counters per image).
+// Above this many counters per image the ignore index is masked rather than counted in its own
+// row (which would make each image's row of counters (ignore + 1) * C long).
 const MAX_BINS = 1 << 16;
 
 const where = 'ConfusionMatrix.update';
