@@ -1,0 +1,3 @@
+// Prediction: inference by sliding windows and test-time augmentation (more to come: masks,
+// overlays and panels for `segkit predict`).
+export { predictProbabilities, slidingWindowLogits, windowStarts, type InferenceOptions, type SlidingWindow } from './inference.js';
