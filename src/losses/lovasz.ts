@@ -55,7 +55,9 @@ function reduce(values: Tensor, labels: Tensor, valid: Tensor, perImage: boolean
   const k = values.shape[2];
   const pick = (v: Tensor, l: Tensor, m: Tensor): Tensor | undefined => {
     if (!m.any().item()) return undefined;
-    const kept = callOp('masked_select', v, m.unsqueeze(-1)).reshape(-1, k) as Tensor;
+    // contiguous(): libtorch 1.13's masked_select backward scatters the gradient in the wrong
+    // order when its input is a non-contiguous view (a per-image slice of the permuted probs).
+    const kept = callOp('masked_select', v.contiguous(), m.unsqueeze(-1)).reshape(-1, k) as Tensor;
     return flat(kept, callOp('masked_select', l, m));
   };
   if (!perImage) return pick(values.reshape(-1, k), labels.flatten(), valid.flatten()) ?? graphZero(values);
