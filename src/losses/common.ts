@@ -48,7 +48,7 @@ export const validMask = (target: Tensor, ignoreIndex: number): Tensor => target
 export const fillIgnored = (target: Tensor, valid: Tensor): Tensor => target.where(valid, 0);
 
 /** A zero that depends on `x`, so backward gives zero gradients instead of failing or NaN. */
-export const graphZero = (x: Tensor): Tensor => x.sum().mul(0);
+export const graphZero = (x: Tensor): Tensor => x.sum().mul(0).add(0); // + 0 turns -0 into 0
 
 /** Sum of `values` over the valid pixels divided by their count; 0 (with the graph) when none are valid. */
 export function meanOver(values: Tensor, valid: Tensor): Tensor {

@@ -66,6 +66,6 @@ export function signedDistance(region: Uint8Array, h: number, w: number): Float6
   if (!region.includes(1) || !outside.includes(1)) return out;
   const toRegion = distanceToSet(region, h, w);
   const toOutside = distanceToSet(outside, h, w);
-  for (let i = 0; i < h * w; i++) out[i] = region[i] ? -(toOutside[i] - 1) : toRegion[i];
+  for (let i = 0; i < h * w; i++) out[i] = region[i] ? 1 - toOutside[i] : toRegion[i];
   return out;
 }
