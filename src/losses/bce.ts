@@ -5,7 +5,7 @@ import { binaryCrossEntropyWithLogits } from '../torch/functional.js';
 import { tensor } from '../torch/create.js';
 import { tidy } from '../torch/scope.js';
 import type { Tensor } from '../torch/tensor.js';
-import { NO_IGNORE, checkBinary, checkBinaryValues, meanOver, validMask } from './common.js';
+import { upcast, NO_IGNORE, checkBinary, checkBinaryValues, meanOver, validMask } from './common.js';
 
 export interface BCEWithLogitsLossOptions {
   /** Weight of the positive (foreground) pixels' term, as torch's `pos_weight`. */
@@ -18,6 +18,7 @@ export function bceWithLogitsLoss(logits: Tensor, target: Tensor, opts: BCEWithL
   const { ignoreIndex = NO_IGNORE, posWeight } = opts;
   if (posWeight !== undefined && !(posWeight > 0)) throw new Error(`bceWithLogitsLoss: posWeight must be > 0; got ${posWeight}`);
   return tidy(() => {
+    logits = upcast(logits);
     const t = checkBinary('bceWithLogitsLoss', logits, target);
     checkBinaryValues('bceWithLogitsLoss', t, ignoreIndex);
     const valid = validMask(t, ignoreIndex);

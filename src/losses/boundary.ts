@@ -9,7 +9,7 @@
 import { tensor } from '../torch/create.js';
 import { tidy } from '../torch/scope.js';
 import type { Tensor } from '../torch/tensor.js';
-import { NO_IGNORE, checkBinary, checkBinaryValues, checkMulticlass, meanOver, validMask } from './common.js';
+import { upcast, NO_IGNORE, checkBinary, checkBinaryValues, checkMulticlass, meanOver, validMask } from './common.js';
 import { signedDistance } from './distance.js';
 
 export interface BoundaryLossOptions {
@@ -44,6 +44,7 @@ function boundary(probs: Tensor, labels: Tensor, valid: Tensor, numClasses: numb
 export function boundaryLoss(logits: Tensor, target: Tensor, opts: BoundaryLossOptions = {}): Tensor {
   const { ignoreIndex = NO_IGNORE } = opts;
   return tidy(() => {
+    logits = upcast(logits);
     const c = checkMulticlass('boundaryLoss', logits, target);
     return boundary(logits.softmax(1), target, validMask(target, ignoreIndex), c);
   });
@@ -53,6 +54,7 @@ export function boundaryLoss(logits: Tensor, target: Tensor, opts: BoundaryLossO
 export function binaryBoundaryLoss(logits: Tensor, target: Tensor, opts: BoundaryLossOptions = {}): Tensor {
   const { ignoreIndex = NO_IGNORE } = opts;
   return tidy(() => {
+    logits = upcast(logits);
     const t = checkBinary('binaryBoundaryLoss', logits, target);
     checkBinaryValues('binaryBoundaryLoss', t, ignoreIndex);
     // Region "class 1" of the labels; ignored pixels (any other value) are outside it.

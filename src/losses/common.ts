@@ -4,6 +4,9 @@
 import { tensor } from '../torch/create.js';
 import type { Tensor } from '../torch/tensor.js';
 
+/** Half-precision logits (autocast) are upcast: the losses compute in float32, as autocast does for softmax and cross-entropy. */
+export const upcast = (logits: Tensor): Tensor => (logits.dtype === 'float16' || logits.dtype === 'bfloat16' ? logits.float() : logits);
+
 /** PyTorch's convention for "no ignore index": a label no class id can take. */
 export const NO_IGNORE = -100;
 

@@ -5,7 +5,7 @@
 import { crossEntropy } from '../torch/functional.js';
 import { tidy } from '../torch/scope.js';
 import type { Tensor } from '../torch/tensor.js';
-import { NO_IGNORE, checkMulticlass, classWeights, graphZero } from './common.js';
+import { upcast, NO_IGNORE, checkMulticlass, classWeights, graphZero } from './common.js';
 
 export interface CrossEntropyLossOptions {
   /** One weight per class (C), as torch's `weight`. */
@@ -21,6 +21,7 @@ export function crossEntropyLoss(logits: Tensor, target: Tensor, opts: CrossEntr
   const { ignoreIndex = NO_IGNORE, labelSmoothing = 0 } = opts;
   if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new Error(`crossEntropyLoss: labelSmoothing must lie in [0, 1]; got ${labelSmoothing}`);
   return tidy(() => {
+    logits = upcast(logits);
     const c = checkMulticlass('crossEntropyLoss', logits, target);
     const weight = classWeights('crossEntropyLoss', opts.classWeights, logits, c);
     if (!target.ne(ignoreIndex).any().item()) return graphZero(logits);

@@ -5,7 +5,7 @@
 // scoring the foreground. A perfect prediction gives 0; an all-ignored batch gives 0.
 import { tidy } from '../torch/scope.js';
 import type { Tensor } from '../torch/tensor.js';
-import { NO_IGNORE } from './common.js';
+import { upcast, NO_IGNORE } from './common.js';
 import { binaryOverlap, multiclassOverlap, oneMinusMeanScore, type ClassSelection, type OverlapCounts } from './overlap.js';
 
 export interface DiceLossOptions {
@@ -26,6 +26,7 @@ function dice(counts: OverlapCounts, smooth: number, eps: number): Tensor {
 export function diceLoss(logits: Tensor, target: Tensor, opts: DiceLossOptions = {}): Tensor {
   const { ignoreIndex = NO_IGNORE, smooth = 0, eps = 1e-7, classes = 'present' } = opts;
   return tidy(() => {
+    logits = upcast(logits);
     const counts = multiclassOverlap('diceLoss', logits, target, ignoreIndex);
     return oneMinusMeanScore(dice(counts, smooth, eps), counts, classes, logits);
   });
@@ -35,6 +36,7 @@ export function diceLoss(logits: Tensor, target: Tensor, opts: DiceLossOptions =
 export function binaryDiceLoss(logits: Tensor, target: Tensor, opts: DiceLossOptions = {}): Tensor {
   const { ignoreIndex = NO_IGNORE, smooth = 0, eps = 1e-7, classes = 'present' } = opts;
   return tidy(() => {
+    logits = upcast(logits);
     const counts = binaryOverlap('binaryDiceLoss', logits, target, ignoreIndex);
     return oneMinusMeanScore(dice(counts, smooth, eps), counts, classes, logits);
   });

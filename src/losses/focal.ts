@@ -11,7 +11,7 @@
 import { callOp } from '../torch/dispatch.js';
 import { tidy } from '../torch/scope.js';
 import type { Tensor } from '../torch/tensor.js';
-import { NO_IGNORE, checkBinary, checkBinaryValues, checkMulticlass, classWeights, fillIgnored, graphZero, meanOver, validMask } from './common.js';
+import { upcast, NO_IGNORE, checkBinary, checkBinaryValues, checkMulticlass, classWeights, fillIgnored, graphZero, meanOver, validMask } from './common.js';
 
 export interface FocalLossOptions {
   /** Focusing parameter γ ≥ 0 (default 2). */
@@ -37,6 +37,7 @@ export function focalLoss(logits: Tensor, target: Tensor, opts: FocalLossOptions
   const { gamma = 2, ignoreIndex = NO_IGNORE } = opts;
   checkGamma('focalLoss', gamma);
   return tidy(() => {
+    logits = upcast(logits);
     const c = checkMulticlass('focalLoss', logits, target);
     const weight = classWeights('focalLoss', opts.classWeights, logits, c);
     const valid = validMask(target, ignoreIndex);
@@ -59,6 +60,7 @@ export function binaryFocalLoss(logits: Tensor, target: Tensor, opts: FocalLossO
   checkGamma('binaryFocalLoss', gamma);
   if (alpha !== undefined && !(alpha >= 0 && alpha <= 1)) throw new Error(`binaryFocalLoss: alpha must lie in [0, 1]; got ${alpha}`);
   return tidy(() => {
+    logits = upcast(logits);
     const t = checkBinary('binaryFocalLoss', logits, target);
     checkBinaryValues('binaryFocalLoss', t, ignoreIndex);
     const valid = validMask(t, ignoreIndex);

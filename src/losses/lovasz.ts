@@ -11,7 +11,7 @@ import { callOp } from '../torch/dispatch.js';
 import { cat, stack } from '../torch/create.js';
 import { tidy } from '../torch/scope.js';
 import type { Tensor } from '../torch/tensor.js';
-import { NO_IGNORE, checkBinary, checkBinaryValues, checkMulticlass, graphZero, validMask } from './common.js';
+import { upcast, NO_IGNORE, checkBinary, checkBinaryValues, checkMulticlass, graphZero, validMask } from './common.js';
 import type { ClassSelection } from './overlap.js';
 
 export interface LovaszLossOptions {
@@ -73,6 +73,7 @@ function reduce(values: Tensor, labels: Tensor, valid: Tensor, perImage: boolean
 export function lovaszSoftmaxLoss(logits: Tensor, target: Tensor, opts: LovaszLossOptions & { classes?: ClassSelection } = {}): Tensor {
   const { ignoreIndex = NO_IGNORE, perImage = false, classes = 'present' } = opts;
   return tidy(() => {
+    logits = upcast(logits);
     const [n, c] = logits.shape;
     checkMulticlass('lovaszSoftmaxLoss', logits, target);
     const probs = logits.softmax(1).permute(0, 2, 3, 1).reshape(n, -1, c); // (N, HW, C)
@@ -85,6 +86,7 @@ export function lovaszSoftmaxLoss(logits: Tensor, target: Tensor, opts: LovaszLo
 export function lovaszHingeLoss(logits: Tensor, target: Tensor, opts: LovaszLossOptions = {}): Tensor {
   const { ignoreIndex = NO_IGNORE, perImage = false } = opts;
   return tidy(() => {
+    logits = upcast(logits);
     const t = checkBinary('lovaszHingeLoss', logits, target);
     checkBinaryValues('lovaszHingeLoss', t, ignoreIndex);
     const n = logits.shape[0];

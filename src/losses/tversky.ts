@@ -4,7 +4,7 @@
 // is soft Jaccard. Loss = 1 - mean over the present classes (or all), as dice.ts.
 import { tidy } from '../torch/scope.js';
 import type { Tensor } from '../torch/tensor.js';
-import { NO_IGNORE } from './common.js';
+import { upcast, NO_IGNORE } from './common.js';
 import type { DiceLossOptions } from './dice.js';
 import { binaryOverlap, multiclassOverlap, oneMinusMeanScore, type OverlapCounts } from './overlap.js';
 
@@ -30,6 +30,7 @@ export function tverskyLoss(logits: Tensor, target: Tensor, opts: TverskyLossOpt
   const { ignoreIndex = NO_IGNORE, smooth = 0, eps = 1e-7, classes = 'present', alpha = 0.5, beta = 0.5 } = opts;
   checkWeights('tverskyLoss', alpha, beta);
   return tidy(() => {
+    logits = upcast(logits);
     const counts = multiclassOverlap('tverskyLoss', logits, target, ignoreIndex);
     return oneMinusMeanScore(tversky(counts, alpha, beta, smooth, eps), counts, classes, logits);
   });
@@ -40,6 +41,7 @@ export function binaryTverskyLoss(logits: Tensor, target: Tensor, opts: TverskyL
   const { ignoreIndex = NO_IGNORE, smooth = 0, eps = 1e-7, classes = 'present', alpha = 0.5, beta = 0.5 } = opts;
   checkWeights('binaryTverskyLoss', alpha, beta);
   return tidy(() => {
+    logits = upcast(logits);
     const counts = binaryOverlap('binaryTverskyLoss', logits, target, ignoreIndex);
     return oneMinusMeanScore(tversky(counts, alpha, beta, smooth, eps), counts, classes, logits);
   });

@@ -179,3 +179,25 @@ test('errors name the shapes, dtypes and values that are wrong', () => {
   for (const [f, re] of cases) assert.throws(f, re);
   disposeAll({ x, y, xb, yb, yInt, yBad, y2, x2 });
 });
+
+test('half-precision logits (bfloat16, float16) are computed in float32: same value as float32 logits of the same numbers', () => {
+  const { x, y, xb, yb } = batch();
+  for (const dtype of ['bfloat16', 'float16'] as const) {
+    const [h, hb] = tidy(() => [x.to(dtype), xb.to(dtype)]);
+    const [f, fb] = tidy(() => [h.float(), hb.float()]);
+    for (const [name, fn] of Object.entries({ ...MULTI, ...BINARY })) {
+      const binary = name in BINARY;
+      const [lh, lf] = tidy(() => [fn(binary ? hb : h, binary ? yb : y, { ignoreIndex: 255 }), fn(binary ? fb : f, binary ? yb : y, { ignoreIndex: 255 })]);
+      assert.equal(lh.dtype, 'float32', `${name}: the loss is float32`);
+      close(lh.item(), lf.item(), `${name} (${dtype})`, 1e-6);
+      const leaf = (binary ? hb : h).detach().requiresGrad_(true);
+      const l = fn(leaf, binary ? yb : y, { ignoreIndex: 255 });
+      l.backward();
+      const g = leaf.grad!;
+      assert.equal(g.dtype, dtype, `${name}: the gradient reaches the ${dtype} logits`);
+      for (const t of [lh, lf, leaf, l, g]) t.dispose();
+    }
+    disposeAll({ h, hb, f, fb });
+  }
+  disposeAll({ x, y, xb, yb });
+});
