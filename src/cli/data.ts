@@ -7,6 +7,8 @@ import { doctorExitCode, formatReport, runDoctor } from '../data/doctor/index.js
 import { openInput, readConfigFile, type InputOptions } from '../data/doctor/input.js';
 import { writePreview } from '../data/preview.js';
 import { computeStats, formatStats, writeStatsJson } from '../data/stats.js';
+import { detectEncoding, labelMapJson, scanMasks } from '../data/encodings.js';
+import { registerInitCommands } from './init.js';
 import {
   describeSplit,
   orderedSplit,
@@ -42,8 +44,25 @@ interface CommonOpts {
   labelMap?: string;
   maskMode?: 'ids' | 'rgb';
   numClasses?: number;
+  images?: string;
+  masks?: string;
+  maskSuffix?: string;
+  imageColumn?: string;
+  maskColumn?: string;
+  skipBad?: boolean;
+  maxPixels?: number;
 }
-const inputOpts = (o: CommonOpts): InputOptions => ({ ...(o.labelMap ? { labelMap: o.labelMap } : {}), ...(o.maskMode ? { maskMode: o.maskMode } : {}) });
+const inputOpts = (o: CommonOpts): InputOptions => ({
+  ...(o.labelMap ? { labelMap: o.labelMap } : {}),
+  ...(o.maskMode ? { maskMode: o.maskMode } : {}),
+  ...(o.images ? { images: o.images } : {}),
+  ...(o.masks ? { masks: o.masks } : {}),
+  ...(o.maskSuffix ? { maskSuffix: o.maskSuffix } : {}),
+  ...(o.imageColumn ? { imageColumn: o.imageColumn } : {}),
+  ...(o.maskColumn ? { maskColumn: o.maskColumn } : {}),
+  ...(o.skipBad ? { onBadFile: 'skip' as const } : {}),
+  ...(o.maxPixels ? { maxPixels: o.maxPixels } : {}),
+});
 
 /** The class count (from the label map, else --num-classes) and ignore index computeStats needs. */
 function statsClasses(ds: SegDataset, o: CommonOpts): { numClasses?: number; ignoreIndex: number } {
@@ -51,11 +70,19 @@ function statsClasses(ds: SegDataset, o: CommonOpts): { numClasses?: number; ign
   return { ...(numClasses ? { numClasses } : {}), ignoreIndex: ds.labelMap?.ignoreIndex ?? 255 };
 }
 
+/** The options every data command takes: where the files are and how to read them. */
 function addCommon(cmd: Command): Command {
   return cmd
-    .option('--label-map <file>', 'label map (JSON/YAML) for inputs without one; default: labelmap.json in the folder')
+    .option('--label-map <file>', 'label map (JSON/YAML); default: labelmap.json beside the data')
+    .option('--images <folder>', 'image folder under the dataset folder (default: found from the layout)')
+    .option('--masks <folder>', 'mask folder under the dataset folder (default: found from the layout)')
+    .option('--mask-suffix <end>', 'mask file names end in this when masks sit beside their images, e.g. _mask')
+    .option('--image-column <name>', 'CSV index: the image column (default: image, img, path, ...)')
+    .option('--mask-column <name>', 'CSV index: the mask column (default: mask, label, annotation, gt, target, ...)')
     .addOption(new Option('--mask-mode <mode>', 'masks hold class ids or colours').choices(['ids', 'rgb']))
-    .option('--num-classes <n>', 'class count when there is no label map', int('--num-classes', 1));
+    .option('--num-classes <n>', 'class count when there is no label map', int('--num-classes', 1))
+    .option('--skip-bad', 'skip corrupt or unreadable files (and count them) instead of stopping')
+    .option('--max-pixels <n>', 'refuse images above this many pixels', int('--max-pixels', 1));
 }
 
 /** A transform list from a JSON/YAML file: a list of steps, or { transforms | train: [...] }. */
@@ -70,6 +97,7 @@ function readTransforms(file: string): StepConfig[] {
 }
 
 export function registerDataCommands(program: Command): void {
+  registerInitCommands(program, addCommon, inputOpts, progress);
   addCommon(
     program
       .command('doctor')
@@ -146,13 +174,27 @@ export function registerDataCommands(program: Command): void {
   )
     .option('--out <json>', 'save the statistics as JSON')
     .action(async (input: string, o: CommonOpts & { out?: string }) => {
-      const ds = new SegDataset((await openInput(input, inputOpts(o))).spec);
-      const { stats } = await computeStats(ds, {
+      const opened = await openInput(input, inputOpts(o));
+      const spec = opened.spec;
+      if (!spec.labelMap && !o.numClasses && spec.refs.some((r) => r.maskPath)) {
+        // No label map: say what the masks hold, and count classes through the suggested map.
+        const enc = detectEncoding(await scanMasks(spec.refs, { ...(spec.maxPixels ? { maxPixels: spec.maxPixels } : {}), onProgress: progress('scanning masks') }));
+        console.log(`masks: ${enc.summary}`);
+        if (enc.labelMap) {
+          console.log(`no label map; ${enc.usableAsIs ? 'the values are train ids already. To name the classes' : `${enc.why}. The statistics below use this label map; to keep it`}, save it as labelmap.json beside the data (segkit labelmap ${input}):`);
+          console.log(labelMapJson(enc.labelMap).trimEnd());
+          console.log('');
+          spec.labelMap = enc.labelMap;
+        }
+      }
+      const ds = new SegDataset(spec);
+      const { stats, skipped } = await computeStats(ds, {
         ...statsClasses(ds, o),
         ...(ds.classes ? { classNames: ds.classes } : {}),
         onProgress: progress('reading'),
       });
       console.log(formatStats(stats));
+      if (skipped.length) console.log(`skipped ${skipped.length} bad file(s) (--skip-bad / onBadFile: skip), e.g. ${skipped.slice(0, 3).map((r) => r.imagePath).join(', ')}; segkit doctor lists them`);
       if (o.out) {
         writeStatsJson(o.out, stats);
         console.log(`wrote ${o.out}`);
@@ -184,8 +226,8 @@ export function registerDataCommands(program: Command): void {
         seed: o.seed,
         ...(o.cols ? { cols: o.cols } : {}),
         ...(transform ? { transform } : {}),
-        ...(ds.labelMap ? { palette: ds.labelMap.palette, ignoreIndex: ds.labelMap.ignoreIndex } : {}),
       });
-      console.log(`wrote ${o.out} (${r.grid.width}x${r.grid.height}, ${r.refs.length} samples)`);
+      console.log(`wrote ${o.out} (${r.grid.width}x${r.grid.height}, ${r.refs.length} samples: ${r.refs.map((x) => x.id).join(', ')})`);
+      if (ds.skipped.length) console.log(`skipped ${ds.skipped.length} bad file(s): ${ds.skipped.slice(0, 3).map((x) => x.ref.imagePath).join(', ')}`);
     });
 }

@@ -16,7 +16,8 @@ export interface LabelMapSpec {
   ignoreIndex?: number;
   /** Raw gray value (or palette index) → train id; keys are decimal strings ("7": 1). */
   values?: Record<string, number>;
-  /** Mask colour → train id, for RGB colour masks. Default: palette colour i → id i. */
+  /** Mask colour → train id, for RGB colour masks. Extends the defaults: palette colour i → id i
+   *  for every class, and VOC's border colour (224,224,192) → the ignore index. */
   colors?: Array<{ color: RGB | string; id: number }>;
   /** MMSegmentation's reduce_zero_label: 0 → ignore, v → v-1, applied before `values`. */
   reduceZeroLabel?: boolean;
@@ -82,6 +83,8 @@ export function parseColor(c: RGB | string): RGB {
   const v = parseInt(c.slice(1), 16);
   return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
 }
+/** VOC's object border / void colour in colour masks; read as the ignore index. */
+export const VOC_BORDER: RGB = [224, 224, 192];
 const pack = (r: number, g: number, b: number): number => (r << 16) | (g << 8) | b;
 const UNMAPPED = -1;
 
@@ -132,8 +135,10 @@ export class LabelMap {
     (s.palette ?? []).forEach((c, i) => (pal[i] = parseColor(c)));
     this.palette = pal;
 
+    // Colour masks: palette colour i → id i for every class, VOC's border colour (224,224,192)
+    // → ignore, then `colors`, which extend (and override) these defaults.
     this.colorTable = new Map();
-    const pairs = s.colors ?? this.palette.slice(0, K).map((color, id) => ({ color, id }));
+    const pairs = [...this.palette.slice(0, K).map((color, id) => ({ color, id })), { color: VOC_BORDER, id: ignore }, ...(s.colors ?? [])];
     for (const { color, id } of pairs) {
       const [r, g, b] = parseColor(color);
       this.colorTable.set(pack(r, g, b), id);

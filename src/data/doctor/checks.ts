@@ -10,6 +10,8 @@ import type { ImageBuffer, MaskBuffer, SampleRef } from '../types.js';
 export type Severity = 'error' | 'warn';
 
 export type CheckId =
+  | 'no-masks'
+  | 'label-encoding'
   | 'missing-mask'
   | 'missing-image'
   | 'unreadable'
@@ -24,6 +26,8 @@ export type CheckId =
 
 /** What each check looks for and how serious it is. Order = order in the report. */
 export const CHECKS: Record<CheckId, { severity: Severity; title: string; fix: string }> = {
+  'no-masks': { severity: 'error', title: 'no sample has a mask', fix: 'point segkit at the masks: --masks <folder> for folders, --mask-column <name> for CSV indexes' },
+  'label-encoding': { severity: 'error', title: 'mask values are not train ids and no label map says how to read them', fix: 'save the suggested label map as labelmap.json beside the data (segkit labelmap <dataset> does it), then edit the class names' },
   'missing-mask': { severity: 'error', title: 'images without a mask', fix: 'add the mask (same stem as the image) or remove the image' },
   'missing-image': { severity: 'error', title: 'masks without an image', fix: 'add the image or remove the stray mask; check the names match' },
   unreadable: { severity: 'error', title: 'unreadable or truncated files', fix: 're-export or re-download the file, or remove the sample' },

@@ -3,6 +3,7 @@
 //
 //   const report = await runDoctor('data/cityscapes.yaml', { html: 'doctor.html' });
 //   console.log(formatReport(report)); process.exitCode = doctorExitCode(report, 'error');
+import { detectEncoding, labelMapJson, scanMasks, type Encoding } from '../encodings.js';
 import { LabelMap } from '../labelmap.js';
 import { StatsAccumulator, forEachLimit, formatTable, type DatasetStats } from '../stats.js';
 import { readSplitCsv, type Split } from '../splits.js';
@@ -52,6 +53,10 @@ export interface DoctorReport {
   stats: DatasetStats;
   /** Names of the split parts that were checked, if any. */
   splitParts?: string[];
+  /** How the input was understood: layout, CSV columns, label-map file. */
+  notes: string[];
+  /** What the masks hold, found from their raw values when there is no label map. */
+  encoding?: Encoding;
 }
 
 /** Runs every check. `input` is a folder, a dataset config or a CSV, or an already opened input. */
@@ -72,6 +77,24 @@ export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions
     expectMasks: spec.refs.some((r) => r.maskPath !== undefined || r.meta?.coco !== undefined) || opened.unmatchedMasks.length > 0,
   };
   const issues: DoctorIssue[] = [];
+  if (opened.noMasks) {
+    issues.push({ check: 'no-masks', severity: 'error', message: `${opened.input}: none of the ${spec.refs.length} samples has a mask: ${opened.noMasks}`, files: [] });
+  }
+  // No label map: read the raw mask values and say what they are, with a label map to use.
+  let encoding: Encoding | undefined;
+  const anyLabelMap = spec.labelMap !== undefined || Object.values(spec.sources ?? {}).some((s) => s.labelMap);
+  if (!anyLabelMap && spec.refs.some((r) => r.maskPath)) {
+    encoding = detectEncoding(await scanMasks(spec.refs, { ...(spec.maxPixels ? { maxPixels: spec.maxPixels } : {}), concurrency: opts.concurrency ?? 4 }));
+    if (!encoding.usableAsIs && encoding.labelMap) {
+      issues.push({
+        check: 'label-encoding',
+        severity: 'error',
+        message: `masks hold ${encoding.summary}; ${encoding.why ?? 'they are not train ids'}`,
+        files: [],
+        details: { kind: encoding.kind, labelMap: encoding.labelMap },
+      });
+    }
+  }
   for (const f of opened.unmatchedImages) issues.push({ check: 'missing-mask', severity: 'error', message: `${f}: no mask with the same stem`, files: [f] });
   for (const f of opened.unmatchedMasks) issues.push({ check: 'missing-image', severity: 'error', message: `${f}: no image with the same stem`, files: [f] });
 
@@ -166,6 +189,8 @@ export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions
     warnings: issues.filter((i) => i.severity === 'warn').length,
     stats,
     ...(split ? { splitParts: split.names } : {}),
+    notes: opened.notes,
+    ...(encoding ? { encoding } : {}),
   };
   if (opts.html) {
     const { writeHtmlReport } = await import('./html.js');
@@ -176,7 +201,21 @@ export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions
 
 /** The summary table plus the first few issues of each check, for the terminal. */
 export function formatReport(report: DoctorReport, perCheck = 5): string {
-  const lines = [`dataset doctor: ${report.input} — ${report.samples} samples, ${report.errors} error(s), ${report.warnings} warning(s)`, ''];
+  const lines = [`dataset doctor: ${report.input} — ${report.samples} samples, ${report.errors} error(s), ${report.warnings} warning(s)`];
+  for (const n of report.notes ?? []) lines.push(`  ${n}`);
+  const enc = report.encoding;
+  if (enc) {
+    lines.push(`  masks: ${enc.summary}`);
+    if (enc.labelMap) {
+      lines.push(
+        enc.usableAsIs
+          ? `  no label map: the values are used as train ids; to name the classes, save this as labelmap.json beside the data (segkit labelmap ${report.input} does it):`
+          : `  no label map, and the masks need one: save this as labelmap.json beside the data (segkit labelmap ${report.input} does it), then edit the class names:`,
+      );
+      lines.push(...labelMapJson(enc.labelMap).trimEnd().split('\n').map((l) => `    ${l}`));
+    }
+  }
+  lines.push('');
   const rows = report.summary.map((s) => [s.check, s.title, s.count > 0 ? s.severity : 'ok', String(s.count)]);
   lines.push(formatTable(['check', 'what', 'level', 'count'], rows, [false, false, false, true]));
   for (const s of report.summary) {

@@ -1,9 +1,10 @@
 // Dataset configs (YAML/JSON, zod-validated) → a DatasetSpec / SegDataset. Relative paths in a
 // config are resolved against `baseDir` (the config file's folder).
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ensureShapes, shapesSource } from '../bundled.js';
 import { SegDataset, type DatasetSpec } from '../dataset.js';
+import { resolveLabelMap } from '../config-file.js';
 import { labelMapSchema, type LabelMapSpec } from '../labelmap.js';
 import { cocoSource } from './coco.js';
 import { csvSource } from './csv.js';
@@ -16,7 +17,8 @@ export { folderSource } from './folders.js';
 export { mergeSources } from './merge.js';
 
 const common = {
-  labelMap: labelMapSchema.optional(),
+  /** The label map inline, or a JSON/YAML file relative to the config. Default: labelmap.json beside the data. */
+  labelMap: z.union([labelMapSchema, z.string()]).optional(),
   maskMode: z.enum(['ids', 'rgb']).optional(),
 };
 
@@ -26,6 +28,7 @@ const foldersSchema = z.strictObject({
   images: z.string().optional(),
   masks: z.string().nullable().optional(),
   splits: z.union([z.array(z.string()), z.boolean()]).optional(),
+  subfolders: z.enum(['split', 'session']).optional(),
   imageSuffix: z.string().optional(),
   maskSuffix: z.string().optional(),
   recursive: z.boolean().optional(),
@@ -88,24 +91,25 @@ export type DatasetConfig = z.infer<typeof datasetConfigSchema>;
 export async function specFromSource(cfg: SourceConfig, baseDir = '.'): Promise<DatasetSpec> {
   const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   let spec: DatasetSpec;
-  let labelMap: LabelMapSpec | undefined, maskMode: 'ids' | 'rgb' | undefined;
+  let labelMap: LabelMapSpec | string | undefined, maskMode: 'ids' | 'rgb' | undefined;
+  let dataDirs: string[] = [];
   switch (cfg.type) {
     case 'folders': {
       const { type: _t, labelMap: lm, maskMode: mm, ...o } = cfg;
       spec = await folderSource({ ...o, root: at(o.root) });
-      (labelMap = lm), (maskMode = mm);
+      (labelMap = lm), (maskMode = mm), (dataDirs = [at(o.root)]);
       break;
     }
     case 'csv': {
       const { type: _t, labelMap: lm, maskMode: mm, ...o } = cfg;
       spec = await csvSource({ ...o, file: at(o.file), root: o.root ? at(o.root) : undefined });
-      (labelMap = lm), (maskMode = mm);
+      (labelMap = lm), (maskMode = mm), (dataDirs = [dirname(at(o.file)), ...(o.root ? [at(o.root)] : [])]);
       break;
     }
     case 'coco': {
       const { type: _t, labelMap: lm, maskMode: mm, ...o } = cfg;
       spec = await cocoSource({ ...o, annotations: at(o.annotations), imagesDir: o.imagesDir ? at(o.imagesDir) : undefined });
-      (labelMap = lm), (maskMode = mm);
+      (labelMap = lm), (maskMode = mm), (dataDirs = [dirname(at(o.annotations))]);
       break;
     }
     case 'shapes': {
@@ -119,7 +123,13 @@ export async function specFromSource(cfg: SourceConfig, baseDir = '.'): Promise<
       return mergeSources(parts);
     }
   }
-  return { ...spec, ...(labelMap ? { labelMap } : {}), ...(maskMode ? { maskMode } : {}) };
+  // One rule with the CLI: the config's label map, else labelmap.json beside the data.
+  const found = resolveLabelMap(labelMap, dataDirs, baseDir);
+  return {
+    ...spec,
+    ...(found ? { labelMap: found.spec, ...(found.file ? { labelMapFile: found.file } : {}) } : {}),
+    ...(maskMode ? { maskMode } : {}),
+  };
 }
 
 /** Validate a dataset config and open it. `where` names the config in errors. */
