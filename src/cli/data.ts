@@ -9,6 +9,7 @@ import { writePreview } from '../data/preview.js';
 import { computeStats, formatStats, writeStatsJson } from '../data/stats.js';
 import { detectEncoding, labelMapJson, scanMasks } from '../data/encodings.js';
 import { registerInitCommands } from './init.js';
+import { groupedSplit, groupRefs } from '../data/groups.js';
 import {
   describeSplit,
   orderedSplit,
@@ -133,7 +134,7 @@ export function registerDataCommands(program: Command): void {
       .description('split a dataset into train/val/test and write the split as CSV')
       .argument('<folder-or-csv>', 'dataset folder, dataset config or CSV index'),
   )
-    .requiredOption('--out <csv>', 'where to write the split')
+    .requiredOption('--out <csv>', 'where to write the split (required)')
     .option('--ratios <r>', 'part sizes, e.g. 7:2:1 (train:val:test) or 8:2', '7:2:1')
     .option('--names <list>', 'part names, comma separated (default train,val,test,part4,...)')
     .option('--seed <n>', 'seed of the random and stratified splits', int('--seed'), 0)
@@ -141,14 +142,19 @@ export function registerDataCommands(program: Command): void {
     .addOption(new Option('--key <key>', 'sort key of --ordered').choices(['name', 'timestamp']).default('name'))
     .option('--key-regex <re>', 'regex for --key timestamp; group 1 the number, optional group 2 its fraction')
     .option('--stratified', 'stratify by per-image class presence, so rare classes reach val/test')
-    .action(async (input: string, o: CommonOpts & { out: string; ratios: string; names?: string; seed: number; ordered?: boolean; key: 'name' | 'timestamp'; keyRegex?: string; stratified?: boolean }) => {
-      if (o.ordered && o.stratified) throw new Error('split: --ordered and --stratified exclude each other; pick one');
+    .option('--group-by <key>', 'keep groups whole: session (session folders), sequence (name without its frame number) or a regex whose group 1 is the key')
+    .action(async (input: string, o: CommonOpts & { out: string; ratios: string; names?: string; seed: number; ordered?: boolean; key: 'name' | 'timestamp'; keyRegex?: string; stratified?: boolean; groupBy?: string }) => {
+      if ([o.ordered, o.stratified, o.groupBy].filter(Boolean).length > 1) throw new Error('split: --ordered, --stratified and --group-by exclude each other; pick one');
       const ratios = parseRatios(o.ratios);
       const names = o.names?.split(',').map((s) => s.trim());
       const opened = await openInput(input, inputOpts(o));
       const refs = opened.spec.refs;
       let split: Split;
-      if (o.ordered) {
+      if (o.groupBy) {
+        const by = o.groupBy === 'session' || o.groupBy === 'sequence' ? o.groupBy : new RegExp(o.groupBy);
+        split = groupedSplit(refs, ratios, { by, seed: o.seed, ...(names ? { names } : {}) });
+        console.log(`${groupRefs(refs, by).size} groups by ${o.groupBy}, each kept in one part`);
+      } else if (o.ordered) {
         split = orderedSplit(refs, ratios, { key: o.key, ...(o.keyRegex ? { regex: new RegExp(o.keyRegex) } : {}), ...(names ? { names } : {}) });
       } else if (o.stratified) {
         const ds = new SegDataset(opened.spec);
@@ -173,7 +179,9 @@ export function registerDataCommands(program: Command): void {
       .argument('<folder>', 'dataset folder, dataset config or CSV index'),
   )
     .option('--out <json>', 'save the statistics as JSON')
-    .action(async (input: string, o: CommonOpts & { out?: string }) => {
+    .option('--json <file>', 'the same as --out (every report command takes --json)')
+    .action(async (input: string, o: CommonOpts & { out?: string; json?: string }) => {
+      o.out ??= o.json;
       const opened = await openInput(input, inputOpts(o));
       const spec = opened.spec;
       if (!spec.labelMap && !o.numClasses && spec.refs.some((r) => r.maskPath)) {
@@ -207,7 +215,7 @@ export function registerDataCommands(program: Command): void {
       .description('a PNG grid of augmented samples with their masks overlaid')
       .argument('<folder>', 'dataset folder, dataset config or CSV index'),
   )
-    .requiredOption('--out <png>', 'where to write the grid')
+    .requiredOption('--out <png>', 'where to write the grid (required)')
     .option('--n <n>', 'number of samples', int('--n', 1), 16)
     .option('--transforms <file>', 'augmentation steps (JSON/YAML list); default: the train preset')
     .addOption(new Option('--preset <name>', 'built-in pipeline when no --transforms').choices(['train', 'eval', 'none']).default('train'))

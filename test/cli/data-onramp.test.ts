@@ -104,3 +104,22 @@ test('--images/--masks and --skip-bad exist on the data commands and do what the
     writeFileSync(join(d, 'csv', 'img', 's1.png'), whole);
   }
 });
+
+test('split --group-by session keeps every session in one part; required options are marked in --help', async () => {
+  const d = tmp.dir;
+  for (const s of ['K-01', 'K-02', 'V-03', 'V-04']) await pairs(join(d, 'sessions', s), 'image', 'indexLabel', 3, (k) => stripes([0, 1], k), (k) => `16237${k}4012`);
+  const r = segkit(d, 'split', 'sessions', '--group-by', 'session', '--ratios', '1:1', '--out', join(d, 'grouped.csv'));
+  assert.equal(r.status, 0, r.out);
+  assert.match(r.out, /4 groups by session, each kept in one part/);
+  const rows = readFileSync(join(d, 'grouped.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  const partOf = new Map<string, string>();
+  for (const row of rows) {
+    const session = row[0].split('/')[0];
+    assert.equal(partOf.get(session) ?? row[1], row[1], `session ${session} in two parts`);
+    partOf.set(session, row[1]);
+  }
+  assert.equal(rows[0][2].startsWith('sessions/'), true, 'paths relative to the CSV');
+  const doc = segkit(d, 'doctor', 'sessions', '--split', join(d, 'grouped.csv'));
+  assert.doesNotMatch(doc.out, /WARN\s+split-leak/);
+  assert.match(segkit(d, 'split', '--help').out, /--out <csv>\s+where to write the split \(required\)/);
+});

@@ -8,10 +8,11 @@ import { encodeImage } from '../../src/io/image.js';
 
 export const S = 8;
 
-/** A distinct RGB image per seed (no two seeds give the same pixels). */
+/** A distinct noise RGB image per seed (no two seeds look alike, average hashes included). */
 export function imagePixels(seed: number): Buffer {
   const b = Buffer.alloc(S * S * 3);
-  for (let i = 0; i < b.length; i++) b[i] = (i * 37 + seed * 101 + ((i * seed) % 13)) & 255;
+  let x = (seed + 1) * 2654435761;
+  for (let i = 0; i < b.length; i++) b[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
   return b;
 }
 
@@ -50,7 +51,7 @@ export function tempDir(prefix = 'segkit-onramp-'): { dir: string; done: () => v
 /** `n` pairs under `root`: images in imageDir/<name>.png, masks from `mask(k)` in maskDir. */
 export async function pairs(root: string, imageDir: string, maskDir: string, n: number, mask: (k: number) => Buffer, name = (k: number) => `s${k}`): Promise<void> {
   for (let k = 0; k < n; k++) {
-    await writePng(join(root, imageDir, `${name(k)}.png`), imagePixels(k + root.length), 3);
+    await writePng(join(root, imageDir, `${name(k)}.png`), imagePixels(k * 7919 + [...root].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 7907, 0)), 3);
     await writePng(join(root, maskDir, `${name(k)}.png`), mask(k), 1);
   }
 }

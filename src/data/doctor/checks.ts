@@ -22,6 +22,7 @@ export type CheckId =
   | 'duplicate-image'
   | 'absent-class'
   | 'split-missing-class'
+  | 'split-leak'
   | 'imbalance';
 
 /** What each check looks for and how serious it is. Order = order in the report. */
@@ -38,6 +39,7 @@ export const CHECKS: Record<CheckId, { severity: Severity; title: string; fix: s
   'duplicate-image': { severity: 'warn', title: 'duplicate images (same decoded pixels)', fix: 'keep one copy, especially when copies sit in different splits (leakage)' },
   'absent-class': { severity: 'warn', title: 'classes with no pixel in the dataset', fix: 'drop the class from the label map or add examples' },
   'split-missing-class': { severity: 'warn', title: 'classes missing from a split', fix: 'use a stratified split (segkit split --stratified) or add examples' },
+  'split-leak': { severity: 'warn', title: 'sequences, sessions or near-identical images split apart', fix: 'split by group so each stays in one part: segkit split --group-by session|sequence|<regex>' },
   imbalance: { severity: 'warn', title: 'severe class imbalance', fix: 'use class weights (segkit stats) or a sampling strategy' },
 };
 

@@ -4,6 +4,7 @@
 //   const report = await runDoctor('data/cityscapes.yaml', { html: 'doctor.html' });
 //   console.log(formatReport(report)); process.exitCode = doctorExitCode(report, 'error');
 import { detectEncoding, labelMapJson, scanMasks, type Encoding } from '../encodings.js';
+import { averageHash, findSplitLeaks } from '../groups.js';
 import { LabelMap } from '../labelmap.js';
 import { StatsAccumulator, forEachLimit, formatTable, type DatasetStats } from '../stats.js';
 import { readSplitCsv, type Split } from '../splits.js';
@@ -102,6 +103,7 @@ export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions
   const acc = new StatsAccumulator({ ignoreIndex, ...(numClasses !== undefined ? { numClasses } : {}), classNames: lm?.classes });
   const presence = new Map<string, number[]>();
   const hashes = new Map<string, string[]>();
+  const looks = new Map<string, string>(); // sample id → average hash, for near-duplicates across parts
   const perSample: DoctorIssue[][] = new Array(spec.refs.length);
   let done = 0;
   await forEachLimit(spec.refs.length, opts.concurrency ?? 4, async (i) => {
@@ -113,6 +115,7 @@ export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions
       const list = hashes.get(f.imageHash!) ?? [];
       list.push(ref.imagePath);
       hashes.set(f.imageHash!, list);
+      looks.set(ref.id, averageHash(f.image));
     }
     if (f.mask) {
       // Ids past numClasses were already reported as unmapped and mapped to ignore.
@@ -154,6 +157,15 @@ export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions
           details: { part, classes: missing },
         });
       }
+    }
+  }
+
+  // Leaks: groups of frames and near-identical images in more than one part.
+  if (split) {
+    for (const leak of findSplitLeaks(split, looks)) {
+      const where = Object.entries(leak.parts).map(([p, ids]) => `${p} (${ids.length}: ${ids.slice(0, 2).join(', ')}${ids.length > 2 ? ', ...' : ''})`).join(' and ');
+      const what = leak.kind === 'near-duplicate' ? 'near-identical images' : `${leak.kind} "${leak.key}"`;
+      issues.push({ check: 'split-leak', severity: 'warn', message: `${what} split apart: ${where}`, files: [], details: { ...leak } });
     }
   }
 
