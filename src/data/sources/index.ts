@@ -17,47 +17,51 @@ export { folderSource } from './folders.js';
 export { mergeSources } from './merge.js';
 
 const common = {
-  /** The label map inline, or a JSON/YAML file relative to the config. Default: labelmap.json beside the data. */
-  labelMap: z.union([labelMapSchema, z.string()]).optional(),
-  maskMode: z.enum(['ids', 'rgb']).optional(),
+  labelMap: z.union([labelMapSchema, z.string()]).optional().describe('the label map inline, or a JSON/YAML file relative to the config; default: labelmap.json beside the data'),
+  maskMode: z.enum(['ids', 'rgb']).optional().describe("'ids': masks hold gray values or palette indices (default); 'rgb': colour masks (default when the label map has `colors`)"),
 };
 
-const foldersSchema = z.strictObject({
+export const foldersSchema = z.strictObject({
   type: z.literal('folders'),
-  root: z.string(),
-  images: z.string().optional(),
-  masks: z.string().nullable().optional(),
-  splits: z.union([z.array(z.string()), z.boolean()]).optional(),
-  subfolders: z.enum(['split', 'session']).optional(),
-  imageSuffix: z.string().optional(),
-  maskSuffix: z.string().optional(),
-  recursive: z.boolean().optional(),
-  unmatched: z.enum(['error', 'skip']).optional(),
+  root: z.string().describe('dataset folder, relative to the config'),
+  images: z.string().optional().describe("image folder under the root (or under each split folder); '{split}' stands for the split name ('{split}' for SegNet); '.' when images and masks share a folder. Default: found from the layout"),
+  masks: z.string().nullable().optional().describe("mask folder likewise ('{split}annot' for SegNet); null for images without masks. Default: found from the layout"),
+  splits: z.union([z.array(z.string()), z.boolean()]).optional().describe('split or session folders: a list, or true for every subfolder holding the image folder'),
+  subfolders: z.enum(['split', 'session']).optional().describe('what those folders are: splits (meta.split) or recording sessions (meta.session); default from their names'),
+  imageSuffix: z.string().optional().describe("end of image names stripped for matching, e.g. '_leftImg8bit'"),
+  maskSuffix: z.string().optional().describe("end of mask names, e.g. '_gtFine_labelIds' or '_mask'; files without it are not masks"),
+  recursive: z.boolean().optional().describe('look into subfolders (default true)'),
+  unmatched: z.enum(['error', 'skip']).optional().describe("an image without mask or a mask without image: 'error' (default) or 'skip'"),
   ...common,
 });
-const csvSchema = z.strictObject({
+export const csvSchema = z.strictObject({
   type: z.literal('csv'),
-  file: z.string(),
-  delimiter: z.string().length(1).optional(),
-  imageColumn: z.string().optional(),
-  maskColumn: z.string().optional(),
-  idColumn: z.string().optional(),
-  root: z.string().optional(),
+  file: z.string().describe('the index (.csv, .tsv; .txt for SegNet-style "image mask" lines), relative to the config'),
+  delimiter: z.string().length(1).optional().describe('field separator; default tab for .tsv or a header with tabs, else comma'),
+  imageColumn: z.string().optional().describe('image column; default the first of image, images, img, image_path, path, ...'),
+  maskColumn: z.string().optional().describe('mask column; default the first of mask, label, annotation, gt, target, ...; none: images only'),
+  idColumn: z.string().optional().describe('sample id column; default the image path without extension'),
+  root: z.string().optional().describe("folder the paths are relative to; default the index file's folder"),
   ...common,
 });
-const cocoSchema = z.strictObject({
+export const cocoSchema = z.strictObject({
   type: z.literal('coco'),
-  annotations: z.string(),
-  imagesDir: z.string().optional(),
-  skipEmpty: z.boolean().optional(),
+  annotations: z.string().describe('the COCO instances JSON, relative to the config'),
+  imagesDir: z.string().optional().describe("folder of the images; default the JSON's folder"),
+  skipEmpty: z.boolean().optional().describe('leave out images without annotations'),
   ...common,
 });
-const shapesSchema = z.strictObject({
+export const shapesSchema = z.strictObject({
   type: z.literal('shapes'),
-  dir: z.string().optional(),
-  seed: z.number().int().optional(),
-  count: z.number().int().positive().optional(),
-  size: z.number().int().min(16).optional(),
+  dir: z.string().optional().describe('where the bundled shapes dataset is (generated when missing); default data/shapes'),
+  seed: z.number().int().optional().describe('generator seed'),
+  count: z.number().int().positive().optional().describe('number of images'),
+  size: z.number().int().min(16).optional().describe('image side in pixels'),
+});
+
+export const mergeSchema = z.strictObject({
+  type: z.literal('merge'),
+  sources: z.record(z.string(), z.lazy(() => sourceSchema)).describe('named sources (ids get the name as prefix); they must agree on the class list'),
 });
 
 export type SourceConfig =
@@ -73,17 +77,23 @@ export const sourceSchema: z.ZodType<SourceConfig> = z.lazy(() =>
     csvSchema,
     cocoSchema,
     shapesSchema,
-    z.strictObject({ type: z.literal('merge'), sources: z.record(z.string(), sourceSchema) }),
+    mergeSchema,
   ]),
 );
 
 /** A dataset config: a source plus decoding policies. */
 export const datasetConfigSchema = z.strictObject({
-  source: sourceSchema,
-  instances: z.boolean().optional(),
-  maxPixels: z.number().int().positive().optional(),
-  onBadFile: z.enum(['fail', 'skip']).optional(),
-  coco: z.strictObject({ overlap: z.enum(['ignore', 'last']).optional(), crowd: z.enum(['ignore', 'label']).optional() }).optional(),
+  source: sourceSchema.describe('where the samples come from: one of the source types below'),
+  instances: z.boolean().optional().describe('decode per-instance targets (COCO sources); default false'),
+  maxPixels: z.number().int().positive().optional().describe('refuse images above this many pixels, checked from the header; default 268402689'),
+  onBadFile: z.enum(['fail', 'skip']).optional().describe("corrupt, truncated or misnamed files: stop ('fail', default) or skip and count them (loader, stats, preview, doctor)"),
+  coco: z
+    .strictObject({
+      overlap: z.enum(['ignore', 'last']).optional().describe('pixels of two instances: ignore index (default) or the last drawn'),
+      crowd: z.enum(['ignore', 'label']).optional().describe('crowd regions: ignore index (default) or their class'),
+    })
+    .optional()
+    .describe('how COCO instances become a semantic mask'),
 });
 export type DatasetConfig = z.infer<typeof datasetConfigSchema>;
 
