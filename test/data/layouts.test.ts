@@ -8,6 +8,7 @@ import { detectLayout, folderSource, scanFolders } from '../../src/data/sources/
 import { csvSource } from '../../src/data/sources/csv.js';
 import { openInput } from '../../src/data/doctor/input.js';
 import { imagePixels, pairs, stripes, tempDir, writeJpeg, writePng } from './synth.js';
+import { fixture } from '../paths.js';
 
 const ids = (refs: Array<{ id: string }>) => refs.map((r) => r.id);
 const mask = (k: number) => stripes([0, 1], k);
@@ -135,4 +136,28 @@ test('nothing recognised: the error says what was searched, names --images/--mas
     // A flat folder of images without masks says so.
     const flat = join(dir, 'photos');
     assert.throws(() => detectLayout(flat), /found 1 image\(s\) directly in it \(e\.g\. a\.png\) but no masks/);
+  }));
+
+test('COCO: an instances JSON in the folder (or annotations/) is found, images resolved, splits from the names', () =>
+  within(async (dir) => {
+    const { cp } = await import('node:fs/promises');
+    await cp(fixture('data', 'coco'), join(dir, 'one'), { recursive: true });
+    const one = await openInput(join(dir, 'one'));
+    assert.match(one.notes[0], /layout: COCO \(annotations\.json with images in \.\)/);
+    assert.deepEqual(ids(one.spec.refs), ['images/one', 'images/two', 'images/empty']);
+    assert.deepEqual(one.spec.labelMap?.classes, ['background', 'car', 'cat', 'dog']);
+    // COCO 2017 shape: annotations/instances_train2017.json + train2017/.
+    const coco = join(dir, 'coco2017');
+    for (const part of ['train2017', 'val2017']) {
+      await writePng(join(coco, part, `${part}_1.png`), imagePixels(part.length), 3);
+      mkdirSync(join(coco, 'annotations'), { recursive: true });
+      writeFileSync(join(coco, 'annotations', `instances_${part}.json`), JSON.stringify({
+        images: [{ id: 1, file_name: `${part}_1.png`, width: 8, height: 8 }],
+        annotations: [{ id: 1, image_id: 1, category_id: 5, bbox: [0, 0, 4, 4], iscrowd: 0, segmentation: [[0, 0, 4, 0, 4, 4, 0, 4]] }],
+        categories: [{ id: 5, name: 'cat' }],
+      }));
+    }
+    const both = await openInput(coco);
+    assert.deepEqual(both.spec.refs.map((r) => [r.id, r.meta?.split]), [['train/train2017_1', 'train'], ['val/val2017_1', 'val']]);
+    assert.deepEqual(both.split?.names, ['train', 'val']);
   }));

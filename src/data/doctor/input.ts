@@ -3,7 +3,9 @@
 // are listed separately, so the doctor can report them instead of failing on the first one.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readConfigFile, resolveLabelMap, LABEL_MAP_FILES } from '../config-file.js';
-import { dirname, extname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
+import { cocoSource, findCocoFiles } from '../sources/coco.js';
+import { mergeSources } from '../sources/merge.js';
 import type { DatasetSpec } from '../dataset.js';
 import type { LabelMapSpec } from '../labelmap.js';
 import { datasetConfigSchema, specFromSource, type SourceConfig } from '../sources/index.js';
@@ -128,6 +130,21 @@ function noMasks(spec: DatasetSpec, why: string): { noMasks?: string } {
 }
 
 async function fromFolder(root: string, opts: InputOptions): Promise<OpenedInput> {
+  // COCO: instances JSON files in the folder (or annotations/), no mask images.
+  const coco = opts.images === undefined && opts.masks === undefined ? findCocoFiles(root) : [];
+  if (coco.length > 0) {
+    const parts: Record<string, DatasetSpec> = {};
+    for (const c of coco) {
+      const spec = await cocoSource({ annotations: c.annotations, imagesDir: c.imagesDir });
+      if (c.split) for (const r of spec.refs) r.meta = { ...r.meta, split: c.split };
+      parts[c.split ?? basename(c.annotations, '.json')] = spec;
+    }
+    const spec: DatasetSpec = coco.length === 1 ? Object.values(parts)[0] : mergeSources(parts);
+    applyLabelMap(spec, opts.labelMap, [root]);
+    applyPolicies(spec, opts);
+    const notes = [`layout: COCO (${coco.map((c) => `${relative(root, c.annotations)} with images in ${relative(root, c.imagesDir) || '.'}`).join('; ')})`];
+    return { input: root, spec, unmatchedImages: [], unmatchedMasks: [], split: splitFromMeta(spec.refs), notes };
+  }
   const scan = await scanFolders({
     root,
     unmatched: 'skip',
