@@ -122,6 +122,12 @@ test('Pascal VOC: JPEGImages/ + SegmentationClass/, detection-only images left o
     assert.match(scan.layout, /Pascal VOC/);
     assert.deepEqual(ids(scan.refs), ['2007_000030', '2007_000031']);
     assert.deepEqual(scan.unmatchedImages, []);
+    // The split lists of ImageSets/Segmentation tag the samples.
+    mkdirSync(join(dir, 'ImageSets', 'Segmentation'), { recursive: true });
+    writeFileSync(join(dir, 'ImageSets', 'Segmentation', 'train.txt'), '2007_000030\n');
+    writeFileSync(join(dir, 'ImageSets', 'Segmentation', 'val.txt'), '2007_000031\n');
+    const split = await openInput(dir);
+    assert.deepEqual(split.split?.names, ['train', 'val']);
   }));
 
 test('nothing recognised: the error says what was searched, names --images/--masks and gives a config', () =>

@@ -3,7 +3,7 @@
 // `<split>` + `<split>annot`, one folder holding `x.png` + `x_mask.png`, and suffix rules
 // (Cityscapes: `x_leftImg8bit.png` ↔ `x_gtFine_labelIds.png`, other files in the mask folder
 // ignored). With no folder options the layout is found by `detectLayout`.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { IMAGE_EXTENSIONS } from '../../io/image.js';
@@ -260,6 +260,7 @@ export async function scanFolders(opts: FolderSourceOptions): Promise<FolderScan
   }
   if (!o.splits) {
     const p = await pairs(root, o);
+    if (quietImages) vocSplits(root, p.refs);
     return { ...p, unmatchedImages: quietImages ? [] : p.unmatchedImages, options: o, layout };
   }
   let groups: string[];
@@ -288,4 +289,20 @@ export async function scanFolders(opts: FolderSourceOptions): Promise<FolderScan
 /** Pair images and masks under `root` into a dataset spec (refs sorted by stem). */
 export async function folderSource(opts: FolderSourceOptions): Promise<DatasetSpec> {
   return { refs: (await scanFolders(opts)).refs };
+}
+
+/** VOC's split lists (ImageSets/Segmentation/train.txt, val.txt, test.txt: one id a line) as meta.split. */
+function vocSplits(root: string, refs: SampleRef[]): void {
+  const dir = join(root, 'ImageSets', 'Segmentation');
+  const partOf = new Map<string, string>();
+  for (const part of ['train', 'val', 'test']) {
+    const file = join(dir, `${part}.txt`);
+    if (!existsSync(file)) continue;
+    for (const line of readFileSync(file, 'utf8').split(/\r?\n/)) if (line.trim()) partOf.set(line.trim(), part);
+  }
+  if (partOf.size === 0) return;
+  for (const r of refs) {
+    const part = partOf.get(r.id);
+    if (part) r.meta = { ...r.meta, split: part };
+  }
 }
