@@ -118,3 +118,16 @@ test('preview: a class with a black palette colour is drawn; legend lists the cl
   const strip = full.grid.data.subarray(64 * 64 * 3, (64 + 16) * 64 * 3);
   assert.ok(strip.some((v) => v > 150), 'sample id drawn under the tile');
 });
+
+test('without a label map the other checks read the masks through the suggested one (0/255 masks are not "empty")', async () => {
+  const { dir, done } = tempDir();
+  try {
+    await pairs(dir, 'images', 'masks', 3, (k) => stripes([0, 255], k));
+    const report = await runDoctor(dir);
+    assert.deepEqual(report.issues.map((i) => i.check), ['label-encoding']);
+    assert.deepEqual(report.stats.classPixels, [96, 96]);
+    assert.ok(report.notes.some((n) => /read the masks through the label map suggested below/.test(n)));
+  } finally {
+    done();
+  }
+});

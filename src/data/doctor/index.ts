@@ -63,7 +63,28 @@ export interface DoctorReport {
 /** Runs every check. `input` is a folder, a dataset config or a CSV, or an already opened input. */
 export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions = {}): Promise<DoctorReport> {
   const opened = typeof input === 'string' ? await openInput(input, opts) : input;
-  const { spec } = opened;
+  let spec = opened.spec;
+  // No label map: read the raw mask values and say what they are, with a label map to use.
+  let encoding: Encoding | undefined;
+  let encodingIssue: DoctorIssue | undefined;
+  const notes = [...opened.notes];
+  const anyLabelMap = spec.labelMap !== undefined || Object.values(spec.sources ?? {}).some((s) => s.labelMap);
+  if (!anyLabelMap && spec.refs.some((r) => r.maskPath)) {
+    encoding = detectEncoding(await scanMasks(spec.refs, { ...(spec.maxPixels ? { maxPixels: spec.maxPixels } : {}), concurrency: opts.concurrency ?? 4 }));
+    if (!encoding.usableAsIs && encoding.labelMap) {
+      encodingIssue = {
+        check: 'label-encoding',
+        severity: 'error',
+        message: `masks hold ${encoding.summary}; ${encoding.why ?? 'they are not train ids'}`,
+        files: [],
+        details: { kind: encoding.kind, labelMap: encoding.labelMap },
+      };
+      // The other checks read the masks through the suggested map, so they judge the data and
+      // not its encoding (0/255 masks are not "empty", colour masks are not "wrong").
+      spec = { ...spec, labelMap: encoding.labelMap, ...(encoding.labelMap.colors ? { maskMode: 'rgb' as const } : {}) };
+      notes.push('(the checks read the masks through the label map suggested below)');
+    }
+  }
   if (spec.maskMode === 'rgb' && !spec.labelMap) {
     throw new Error(`${opened.input}: colour masks (maskMode 'rgb') need a label map with \`colors\` (or a palette); pass --label-map`);
   }
@@ -77,24 +98,9 @@ export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions
     backgroundId: opts.backgroundId ?? 0,
     expectMasks: spec.refs.some((r) => r.maskPath !== undefined || r.meta?.coco !== undefined) || opened.unmatchedMasks.length > 0,
   };
-  const issues: DoctorIssue[] = [];
+  const issues: DoctorIssue[] = encodingIssue ? [encodingIssue] : [];
   if (opened.noMasks) {
     issues.push({ check: 'no-masks', severity: 'error', message: `${opened.input}: none of the ${spec.refs.length} samples has a mask: ${opened.noMasks}`, files: [] });
-  }
-  // No label map: read the raw mask values and say what they are, with a label map to use.
-  let encoding: Encoding | undefined;
-  const anyLabelMap = spec.labelMap !== undefined || Object.values(spec.sources ?? {}).some((s) => s.labelMap);
-  if (!anyLabelMap && spec.refs.some((r) => r.maskPath)) {
-    encoding = detectEncoding(await scanMasks(spec.refs, { ...(spec.maxPixels ? { maxPixels: spec.maxPixels } : {}), concurrency: opts.concurrency ?? 4 }));
-    if (!encoding.usableAsIs && encoding.labelMap) {
-      issues.push({
-        check: 'label-encoding',
-        severity: 'error',
-        message: `masks hold ${encoding.summary}; ${encoding.why ?? 'they are not train ids'}`,
-        files: [],
-        details: { kind: encoding.kind, labelMap: encoding.labelMap },
-      });
-    }
   }
   for (const f of opened.unmatchedImages) issues.push({ check: 'missing-mask', severity: 'error', message: `${f}: no mask with the same stem`, files: [f] });
   for (const f of opened.unmatchedMasks) issues.push({ check: 'missing-image', severity: 'error', message: `${f}: no image with the same stem`, files: [f] });
@@ -201,7 +207,7 @@ export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions
     warnings: issues.filter((i) => i.severity === 'warn').length,
     stats,
     ...(split ? { splitParts: split.names } : {}),
-    notes: opened.notes,
+    notes,
     ...(encoding ? { encoding } : {}),
   };
   if (opts.html) {
