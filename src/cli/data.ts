@@ -2,7 +2,7 @@
 // (.yaml/.json) or a CSV index, plus an optional label map (--label-map, or labelmap.json in
 // the folder).
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { SegDataset } from '../data/dataset.js';
+import { SegDataset, type DatasetSpec } from '../data/dataset.js';
 import { doctorExitCode, formatReport, runDoctor } from '../data/doctor/index.js';
 import { openInput, readConfigFile, type InputOptions } from '../data/doctor/input.js';
 import { writePreview } from '../data/preview.js';
@@ -84,6 +84,22 @@ function addCommon(cmd: Command): Command {
     .option('--num-classes <n>', 'class count when there is no label map', int('--num-classes', 1))
     .option('--skip-bad', 'skip corrupt or unreadable files (and count them) instead of stopping')
     .option('--max-pixels <n>', 'refuse images above this many pixels', int('--max-pixels', 1));
+}
+
+/**
+ * No label map: say what the masks hold and read them through the suggested map (printed, for
+ * the user to save), so statistics and previews show classes, not raw encodings.
+ */
+async function useSuggestedLabelMap(spec: DatasetSpec, input: string, what: string): Promise<void> {
+  if (spec.labelMap || !spec.refs.some((r) => r.maskPath)) return;
+  const enc = detectEncoding(await scanMasks(spec.refs, { ...(spec.maxPixels ? { maxPixels: spec.maxPixels } : {}), onProgress: progress('scanning masks') }));
+  console.log(`masks: ${enc.summary}`);
+  if (!enc.labelMap) return;
+  const why = enc.usableAsIs ? 'the values are train ids already; to name the classes' : `${enc.why}. The ${what} below use this label map; to keep it`;
+  console.log(`no label map; ${why}, save it as labelmap.json beside the data (segkit labelmap ${input}):`);
+  console.log(labelMapJson(enc.labelMap).trimEnd());
+  console.log('');
+  spec.labelMap = enc.labelMap;
 }
 
 /** A transform list from a JSON/YAML file: a list of steps, or { transforms | train: [...] }. */
@@ -184,17 +200,7 @@ export function registerDataCommands(program: Command): void {
       o.out ??= o.json;
       const opened = await openInput(input, inputOpts(o));
       const spec = opened.spec;
-      if (!spec.labelMap && !o.numClasses && spec.refs.some((r) => r.maskPath)) {
-        // No label map: say what the masks hold, and count classes through the suggested map.
-        const enc = detectEncoding(await scanMasks(spec.refs, { ...(spec.maxPixels ? { maxPixels: spec.maxPixels } : {}), onProgress: progress('scanning masks') }));
-        console.log(`masks: ${enc.summary}`);
-        if (enc.labelMap) {
-          console.log(`no label map; ${enc.usableAsIs ? 'the values are train ids already. To name the classes' : `${enc.why}. The statistics below use this label map; to keep it`}, save it as labelmap.json beside the data (segkit labelmap ${input}):`);
-          console.log(labelMapJson(enc.labelMap).trimEnd());
-          console.log('');
-          spec.labelMap = enc.labelMap;
-        }
-      }
+      if (!o.numClasses) await useSuggestedLabelMap(spec, input, 'statistics');
       const ds = new SegDataset(spec);
       const { stats, skipped } = await computeStats(ds, {
         ...statsClasses(ds, o),
@@ -225,7 +231,9 @@ export function registerDataCommands(program: Command): void {
     .option('--alpha <a>', 'mask opacity 0..1', num('--alpha'), 0.5)
     .option('--seed <n>', 'seed for the sample choice and the augmentations', int('--seed'), 0)
     .action(async (input: string, o: CommonOpts & { out: string; n: number; transforms?: string; preset: 'train' | 'eval' | 'none'; size: number; tile: number; cols?: number; alpha: number; seed: number }) => {
-      const ds = new SegDataset((await openInput(input, inputOpts(o))).spec);
+      const spec = (await openInput(input, inputOpts(o))).spec;
+      await useSuggestedLabelMap(spec, input, 'preview');
+      const ds = new SegDataset(spec);
       const transform = o.transforms ? readTransforms(o.transforms) : o.preset === 'train' ? trainPreset(o.size) : o.preset === 'eval' ? evalPreset(o.size) : undefined;
       const r = await writePreview(o.out, ds, {
         n: o.n,
