@@ -95,7 +95,7 @@ async function useSuggestedLabelMap(spec: DatasetSpec, input: string, what: stri
   const enc = detectEncoding(await scanMasks(spec.refs, { ...(spec.maxPixels ? { maxPixels: spec.maxPixels } : {}), onProgress: progress('scanning masks') }));
   console.log(`masks: ${enc.summary}`);
   if (!enc.labelMap) return;
-  const why = enc.usableAsIs ? 'the values are train ids already; to name the classes' : `${enc.why}. The ${what} below use this label map; to keep it`;
+  const why = enc.usableAsIs ? 'the values are train ids already; to name the classes' : `${enc.why}. The ${what} below read the masks through this label map; to keep it`;
   console.log(`no label map; ${why}, save it as labelmap.json beside the data (segkit labelmap ${input}):`);
   console.log(labelMapJson(enc.labelMap).trimEnd());
   console.log('');

@@ -55,6 +55,9 @@ test('Oxford Pet trimaps: doctor finds the layout and the trimaps; segkit init w
   assert.equal(first.status, 1, first.out);
   assert.match(first.out, /layout: Oxford-IIIT Pet \(images\/ \+ annotations\/trimaps\/\)/);
   assert.match(first.out, /masks: trimaps \(Oxford-IIIT Pet\): 1 foreground, 2 background, 3 border/);
+  const prev = segkit(d, 'preview', 'pets', '--n', '2', '--size', '8', '--tile', '16', '--out', join(d, 'pets.png'));
+  assert.equal(prev.status, 0, prev.out);
+  assert.match(prev.out, /The preview below read the masks through this label map/);
   const init = segkit(d, 'init', 'pets');
   assert.equal(init.status, 0, init.out);
   assert.ok(existsSync(join(d, 'pets', 'labelmap.json')));
