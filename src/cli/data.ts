@@ -158,8 +158,9 @@ export function registerDataCommands(program: Command): void {
     .addOption(new Option('--key <key>', 'sort key of --ordered').choices(['name', 'timestamp']).default('name'))
     .option('--key-regex <re>', 'regex for --key timestamp; group 1 the number, optional group 2 its fraction')
     .option('--stratified', 'stratify by per-image class presence, so rare classes reach val/test')
+    .option('--json <file>', 'also write the parts (sample ids) as JSON')
     .option('--group-by <key>', 'keep groups whole: session (session folders), sequence (name without its frame number) or a regex whose group 1 is the key')
-    .action(async (input: string, o: CommonOpts & { out: string; ratios: string; names?: string; seed: number; ordered?: boolean; key: 'name' | 'timestamp'; keyRegex?: string; stratified?: boolean; groupBy?: string }) => {
+    .action(async (input: string, o: CommonOpts & { out: string; ratios: string; names?: string; seed: number; ordered?: boolean; key: 'name' | 'timestamp'; keyRegex?: string; stratified?: boolean; groupBy?: string; json?: string }) => {
       if ([o.ordered, o.stratified, o.groupBy].filter(Boolean).length > 1) throw new Error('split: --ordered, --stratified and --group-by exclude each other; pick one');
       const ratios = parseRatios(o.ratios);
       const names = o.names?.split(',').map((s) => s.trim());
@@ -186,6 +187,10 @@ export function registerDataCommands(program: Command): void {
       writeSplitCsv(o.out, split);
       console.log(describeSplit(split));
       console.log(`wrote ${o.out}`);
+      if (o.json) {
+        writeFileAtomic(o.json, JSON.stringify({ names: split.names, parts: Object.fromEntries(split.names.map((n) => [n, split.parts[n].map((r) => r.id)])) }, null, 2) + '\n');
+        console.log(`wrote ${o.json}`);
+      }
     });
 
   addCommon(
@@ -230,7 +235,8 @@ export function registerDataCommands(program: Command): void {
     .option('--cols <n>', 'grid columns', int('--cols', 1))
     .option('--alpha <a>', 'mask opacity 0..1', num('--alpha'), 0.5)
     .option('--seed <n>', 'seed for the sample choice and the augmentations', int('--seed'), 0)
-    .action(async (input: string, o: CommonOpts & { out: string; n: number; transforms?: string; preset: 'train' | 'eval' | 'none'; size: number; tile: number; cols?: number; alpha: number; seed: number }) => {
+    .option('--json <file>', 'also write the sample ids and the legend as JSON')
+    .action(async (input: string, o: CommonOpts & { out: string; n: number; transforms?: string; preset: 'train' | 'eval' | 'none'; size: number; tile: number; cols?: number; alpha: number; seed: number; json?: string }) => {
       const spec = (await openInput(input, inputOpts(o))).spec;
       await useSuggestedLabelMap(spec, input, 'preview');
       const ds = new SegDataset(spec);
@@ -245,5 +251,9 @@ export function registerDataCommands(program: Command): void {
       });
       console.log(`wrote ${o.out} (${r.grid.width}x${r.grid.height}, ${r.refs.length} samples: ${r.refs.map((x) => x.id).join(', ')})`);
       if (ds.skipped.length) console.log(`skipped ${ds.skipped.length} bad file(s): ${ds.skipped.slice(0, 3).map((x) => x.ref.imagePath).join(', ')}`);
+      if (o.json) {
+        writeFileAtomic(o.json, JSON.stringify({ samples: r.refs.map((x) => x.id), legend: r.legend, skipped: ds.skipped.map((x) => x.ref.id) }, null, 2) + '\n');
+        console.log(`wrote ${o.json}`);
+      }
     });
 }

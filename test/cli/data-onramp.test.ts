@@ -86,6 +86,7 @@ test('CSV index: a `label` column is the mask column; no mask column is an error
 
 test('--images/--masks and --skip-bad exist on the data commands and do what they say', () => {
   const d = tmp.dir;
+  for (const cmd of ['doctor', 'stats', 'preview', 'split']) assert.ok(segkit(d, cmd, '--help').out.includes('--json <file>'), `${cmd} --help lacks --json`);
   for (const cmd of ['doctor', 'stats', 'preview', 'split', 'labelmap', 'init']) {
     const help = segkit(d, cmd, '--help').out;
     for (const flag of ['--images <folder>', '--masks <folder>', '--mask-column <name>', '--label-map <file>', '--skip-bad', '--max-pixels <n>']) assert.ok(help.includes(flag), `${cmd} --help lacks ${flag}`);

@@ -167,3 +167,13 @@ test('COCO: an instances JSON in the folder (or annotations/) is found, images r
     assert.deepEqual(both.spec.refs.map((r) => [r.id, r.meta?.split]), [['train/train2017_1', 'train'], ['val/val2017_1', 'val']]);
     assert.deepEqual(both.split?.names, ['train', 'val']);
   }));
+
+test('unmatched files: the error shows an image key beside a mask key; x_mask.png masks pair with x.png', () =>
+  within(async (dir) => {
+    await writePng(join(dir, 'images', 'cat_1.png'), imagePixels(1), 3);
+    await writePng(join(dir, 'masks', 'cat_1_mask.png'), mask(0), 1);
+    assert.deepEqual(ids((await folderSource({ root: dir })).refs), ['cat_1']);
+    await writePng(join(dir, 'masks', 'dog_1_mask.png'), mask(0), 1);
+    await writePng(join(dir, 'images', 'dog-1.png'), imagePixels(2), 3);
+    await assert.rejects(folderSource({ root: dir }), /e\.g\. image key "dog-1" vs mask key "dog_1"/);
+  }));

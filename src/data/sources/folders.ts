@@ -145,6 +145,16 @@ async function pairs(root: string, opts: FolderSourceOptions, group?: { name: st
     const ni = byName(images), nm = byName(masks);
     if (ni && nm && overlap(ni, nm) > 0) (images = ni), (masks = nm);
   }
+  // Masks named x_mask.png (x_label, x_gt, ...) for images x.png, no maskSuffix given: strip it.
+  if (maskDir && !opts.maskSuffix && overlap(images, masks) === 0 && masks.size > 0) {
+    for (const suffix of MASK_SUFFIXES) {
+      const stripped = new Map([...masks].filter(([k]) => k.endsWith(suffix)).map(([k, f]) => [k.slice(0, -suffix.length), f]));
+      if (stripped.size === masks.size && overlap(images, stripped) > 0) {
+        masks = stripped;
+        break;
+      }
+    }
+  }
   const unmatchedImages: string[] = [], unmatchedMasks: string[] = [];
   if (maskDir) {
     const noMask = [...images.keys()].filter((k) => !masks.has(k));
