@@ -4,7 +4,7 @@
 // split keeps each group whole, and the doctor reports groups (and near-identical images) that
 // a split has cut apart.
 import { basename } from 'node:path';
-import { mulberry32, partNames, partSizes, shuffleInPlace, type Split } from './splits.js';
+import { DEFAULT_TIMESTAMP_REGEX, mulberry32, partNames, partSizes, shuffleInPlace, type Split } from './splits.js';
 import type { ImageBuffer, SampleRef } from './types.js';
 
 /** How samples are grouped: by session folder, by sequence (the name without its trailing
@@ -76,7 +76,7 @@ export function groupedSplit(refs: SampleRef[], ratios: number[], opts: GroupedS
 }
 
 export interface SplitLeak {
-  kind: 'session' | 'sequence' | 'near-duplicate';
+  kind: 'session' | 'sequence' | 'near-duplicate' | 'timestamps';
   /** The group key (or the image hash). */
   key: string;
   /** Samples of the group per part. */
@@ -138,6 +138,8 @@ export function findSplitLeaks(split: Split, hashes?: Map<string, string>): Spli
   // A sequence inside a session already reported adds nothing.
   for (const [k, list] of sequences) if (list.every((r) => r.meta?.session && leakedSessions.has(r.meta.session))) sequences.delete(k);
   if (meaningfulGroups(sequences, refs.length)) spread('sequence', sequences);
+  const interleaved = timeNeighbours(refs.filter((r) => !r.meta?.session || !leakedSessions.has(r.meta.session)), partOf, split.names.length - 1);
+  if (interleaved) leaks.push(interleaved);
   if (hashes) {
     const byHash = new Map<string, SampleRef[]>();
     for (const r of refs) {
@@ -147,4 +149,40 @@ export function findSplitLeaks(split: Split, hashes?: Map<string, string>): Spli
     spread('near-duplicate', byHash);
   }
   return leaks;
+}
+
+/**
+ * Timestamped frames (9+ digit times in the names) whose neighbour in time, at most twice the
+ * typical frame gap away, sits in another part: consecutive frames of one recording on both
+ * sides of the split. Frames are compared within their session when there are sessions.
+ */
+function timeNeighbours(refs: SampleRef[], partOf: Map<string, string>, cuts: number): SplitLeak | undefined {
+  if (refs.length === 0) return undefined;
+  const timed: Array<{ ref: SampleRef; t: number }> = [];
+  for (const ref of refs) {
+    const m = DEFAULT_TIMESTAMP_REGEX.exec(stemOf(ref));
+    if (!m) return undefined; // only when every frame is timestamped
+    timed.push({ ref, t: Number(m[2] !== undefined ? `${m[1]}.${m[2]}` : m[1]) });
+  }
+  const bySession = new Map<string, typeof timed>();
+  for (const x of timed) (bySession.get(x.ref.meta?.session ?? '') ?? bySession.set(x.ref.meta?.session ?? '', []).get(x.ref.meta?.session ?? '')!).push(x);
+  const parts: Record<string, string[]> = {};
+  for (const list of bySession.values()) {
+    list.sort((a, b) => a.t - b.t);
+    const gaps = list.slice(1).map((x, i) => x.t - list[i].t).filter((g) => g > 0).sort((a, b) => a - b);
+    if (gaps.length === 0) continue;
+    const limit = 2 * gaps[gaps.length >> 1];
+    const crossings: Array<[typeof list[number], typeof list[number]]> = [];
+    for (let i = 1; i < list.length; i++) {
+      const a = list[i - 1], b = list[i];
+      if (b.t - a.t <= limit && partOf.get(a.ref.id) !== partOf.get(b.ref.id)) crossings.push([a, b]);
+    }
+    // A cut in time (an ordered split) leaves one touching pair per boundary; more is interleaving.
+    if (crossings.length <= cuts) continue;
+    for (const pair of crossings) for (const x of pair) {
+      const p = partOf.get(x.ref.id)!;
+      if (!(parts[p] ??= []).includes(x.ref.id)) parts[p].push(x.ref.id);
+    }
+  }
+  return Object.keys(parts).length > 1 ? { kind: 'timestamps', key: 'consecutive frames', parts } : undefined;
 }

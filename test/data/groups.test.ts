@@ -72,3 +72,14 @@ test('the doctor reports sessions split apart by a random split, and not after a
     done();
   }
 });
+
+test('timestamped frames of one recording split at random interleave in time; an ordered split does not', async () => {
+  const { orderedSplit } = await import('../../src/data/splits.js');
+  const refs = Array.from({ length: 20 }, (_, i) => ref(`cam_${1541096330 + i}.5`));
+  const leaks = findSplitLeaks(randomSplit(refs, [7, 3], { seed: 2 }));
+  assert.equal(leaks.length, 1);
+  assert.equal(leaks[0].kind, 'timestamps');
+  assert.deepEqual(Object.keys(leaks[0].parts).sort(), ['train', 'val']);
+  // Ordered by time: only the boundary pair touches, which any cut in time has.
+  assert.deepEqual(findSplitLeaks(orderedSplit(refs, [7, 3], { key: 'timestamp' })), []);
+});

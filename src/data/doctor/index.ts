@@ -170,7 +170,7 @@ export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions
   if (split) {
     for (const leak of findSplitLeaks(split, looks)) {
       const where = Object.entries(leak.parts).map(([p, ids]) => `${p} (${ids.length}: ${ids.slice(0, 2).join(', ')}${ids.length > 2 ? ', ...' : ''})`).join(' and ');
-      const what = leak.kind === 'near-duplicate' ? 'near-identical images' : `${leak.kind} "${leak.key}"`;
+      const what = leak.kind === 'near-duplicate' ? 'near-identical images' : leak.kind === 'timestamps' ? 'consecutive timestamped frames' : `${leak.kind} "${leak.key}"`;
       issues.push({ check: 'split-leak', severity: 'warn', message: `${what} split apart: ${where}`, files: [], details: { ...leak } });
     }
   }
