@@ -7,7 +7,7 @@ import { doctorExitCode, formatReport, runDoctor } from '../data/doctor/index.js
 import { openInput, readConfigFile, type InputOptions } from '../data/doctor/input.js';
 import { writePreview } from '../data/preview.js';
 import { computeStats, formatStats, writeStatsJson } from '../data/stats.js';
-import { detectEncoding, labelMapJson, scanMasks } from '../data/encodings.js';
+import { detectEncoding, hintFromNotes, labelMapJson, scanMasks, type DatasetHint } from '../data/encodings.js';
 import { registerInitCommands } from './init.js';
 import { groupedSplit, groupRefs } from '../data/groups.js';
 import {
@@ -90,9 +90,9 @@ function addCommon(cmd: Command): Command {
  * No label map: say what the masks hold and read them through the suggested map (printed, for
  * the user to save), so statistics and previews show classes, not raw encodings.
  */
-async function useSuggestedLabelMap(spec: DatasetSpec, input: string, what: string): Promise<void> {
+async function useSuggestedLabelMap(spec: DatasetSpec, input: string, what: string, hint?: DatasetHint): Promise<void> {
   if (spec.labelMap || !spec.refs.some((r) => r.maskPath)) return;
-  const enc = detectEncoding(await scanMasks(spec.refs, { ...(spec.maxPixels ? { maxPixels: spec.maxPixels } : {}), onProgress: progress('scanning masks') }));
+  const enc = detectEncoding(await scanMasks(spec.refs, { ...(spec.maxPixels ? { maxPixels: spec.maxPixels } : {}), onProgress: progress('scanning masks') }), hint);
   console.log(`masks: ${enc.summary}`);
   if (!enc.labelMap) return;
   const why = enc.usableAsIs ? 'the values are train ids already; to name the classes' : `${enc.why}. The ${what} below read the masks through this label map; to keep it`;
@@ -205,7 +205,7 @@ export function registerDataCommands(program: Command): void {
       o.out ??= o.json;
       const opened = await openInput(input, inputOpts(o));
       const spec = opened.spec;
-      if (!o.numClasses) await useSuggestedLabelMap(spec, input, 'statistics');
+      if (!o.numClasses) await useSuggestedLabelMap(spec, input, 'statistics', hintFromNotes(opened.notes));
       const ds = new SegDataset(spec);
       const { stats, skipped } = await computeStats(ds, {
         ...statsClasses(ds, o),
@@ -237,8 +237,9 @@ export function registerDataCommands(program: Command): void {
     .option('--seed <n>', 'seed for the sample choice and the augmentations', int('--seed'), 0)
     .option('--json <file>', 'also write the sample ids and the legend as JSON')
     .action(async (input: string, o: CommonOpts & { out: string; n: number; transforms?: string; preset: 'train' | 'eval' | 'none'; size: number; tile: number; cols?: number; alpha: number; seed: number; json?: string }) => {
-      const spec = (await openInput(input, inputOpts(o))).spec;
-      await useSuggestedLabelMap(spec, input, 'preview');
+      const opened = await openInput(input, inputOpts(o));
+      const spec = opened.spec;
+      await useSuggestedLabelMap(spec, input, 'preview', hintFromNotes(opened.notes));
       const ds = new SegDataset(spec);
       const transform = o.transforms ? readTransforms(o.transforms) : o.preset === 'train' ? trainPreset(o.size) : o.preset === 'eval' ? evalPreset(o.size) : undefined;
       const r = await writePreview(o.out, ds, {

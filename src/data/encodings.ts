@@ -137,8 +137,21 @@ const listOf = (vs: number[], max = 12): string => vs.slice(0, max).join(', ') +
 /** VOC colour → VOC index (0..255). */
 const VOC_INDEX = new Map(vocPalette(256).map(([r, g, b], i) => [(r << 16) | (g << 8) | b, i]));
 
+/** Cityscapes' 19 evaluation classes and their labelIds (cityscapesScripts' labels.py). */
+export const CITYSCAPES_CLASSES = ['road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light', 'traffic sign', 'vegetation', 'terrain', 'sky', 'person', 'rider', 'car', 'truck', 'bus', 'train', 'motorcycle', 'bicycle'];
+const CITYSCAPES_IDS = [7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33];
+
+/** A dataset the layout was recognised as, which fixes the meaning of its mask values. */
+export type DatasetHint = 'cityscapes' | 'ade20k';
+
+/** The hint in an opened input's notes ("layout: Cityscapes ..."), if any. */
+export function hintFromNotes(notes: readonly string[]): DatasetHint | undefined {
+  const layout = notes.find((n) => n.startsWith('layout: ')) ?? '';
+  return /Cityscapes/.test(layout) ? 'cityscapes' : /ADE20K/.test(layout) ? 'ade20k' : undefined;
+}
+
 /** The encoding of scanned masks and a label map that maps it to contiguous train ids. */
-export function detectEncoding(scan: MaskScan): Encoding {
+export function detectEncoding(scan: MaskScan, hint?: DatasetHint): Encoding {
   if (scan.masks === 0) return { kind: 'none', summary: 'no mask could be read', usableAsIs: false };
   if (scan.rgb > 0) return colourEncoding(scan);
   const vs = [...scan.values.keys()].sort((a, b) => a - b);
@@ -157,6 +170,25 @@ export function detectEncoding(scan: MaskScan): Encoding {
   }
   if (only(0, 1) && set.has(1)) {
     return { kind: 'binary-0/1', summary: `binary masks: values 0 and 1 in ${n}`, labelMap: { binary: '0/1', classes: ['background', 'foreground'] }, usableAsIs: true };
+  }
+  if (hint === 'cityscapes' && vs.every((v) => v <= 33 || v === 255)) {
+    return {
+      kind: 'gray-values',
+      summary: `Cityscapes labelIds (${vs.length} values, ${listOf(vs)}) in ${n}`,
+      why: 'labelIds are not train ids; the label map gives the 19 official train ids, every other id ignored',
+      labelMap: { classes: CITYSCAPES_CLASSES, values: Object.fromEntries(CITYSCAPES_IDS.map((v, i) => [String(v), i])), ignoreIndex: 255, unmapped: 'ignore' },
+      usableAsIs: false,
+    };
+  }
+  if (hint === 'ade20k' && vs.every((v) => v <= 150) && set.has(0)) {
+    const top = Math.max(...vs);
+    return {
+      kind: 'gray-values',
+      summary: `ADE20K annotations: 0 (other) and classes 1..${top} in ${n}`,
+      why: "0 is 'other', not a class; the label map reduces the zero label (0 → ignore, v → v-1), as MMSegmentation does",
+      labelMap: { classes: Array.from({ length: Math.max(top, 150) }, (_, i) => `class_${i + 1}`), reduceZeroLabel: true, ignoreIndex: 255 },
+      usableAsIs: false,
+    };
   }
   if (only(1, 2, 3) && set.has(1) && set.has(2)) {
     return {

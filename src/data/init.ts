@@ -7,7 +7,7 @@ import { stringify as toYaml } from 'yaml';
 import type { FolderSourceOptions } from './sources/folders.js';
 import { labelMapFileIn } from './config-file.js';
 import { openInput, type InputOptions } from './doctor/input.js';
-import { detectEncoding, scanMasks, type Encoding } from './encodings.js';
+import { detectEncoding, hintFromNotes, scanMasks, type Encoding } from './encodings.js';
 import type { LabelMapSpec } from './labelmap.js';
 import { findColumn, MASK_COLUMNS } from './sources/csv.js';
 import { scanFolders } from './sources/folders.js';
@@ -37,7 +37,7 @@ export async function planDataset(input: string, opts: InputOptions & { onProgre
   if (!spec.refs.some((r) => r.maskPath)) {
     throw new Error(`${input}: no sample has a mask${opened.noMasks ? `: ${opened.noMasks}` : ''}; a label map is made from the masks`);
   }
-  const encoding = detectEncoding(await scanMasks(spec.refs, { ...(spec.maxPixels ? { maxPixels: spec.maxPixels } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }));
+  const encoding = detectEncoding(await scanMasks(spec.refs, { ...(spec.maxPixels ? { maxPixels: spec.maxPixels } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }), hintFromNotes(opened.notes));
   if (encoding.kind === 'none') throw new Error(`${input}: no mask could be read; run segkit doctor ${input} to see why`);
   const ext = extname(path).toLowerCase();
   const dataDir = isDir ? path : ['.csv', '.tsv', '.txt'].includes(ext) ? dirname(path) : dataDirOfConfig(spec.refs[0]?.maskPath, path);

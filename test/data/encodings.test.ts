@@ -133,3 +133,27 @@ test('VOC defaults: the border colour maps to ignore, and `colors` extends the d
   const ext = LabelMap.from({ classes: ['bg', 'plane', 'bike'], colors: [{ color: '#ff0000', id: 1 }] });
   assert.deepEqual([...ext.mapRgb(img([[255, 0, 0], voc[2], voc[0], [224, 224, 192]]), 'm.png').data], [1, 2, 0, 255]);
 });
+
+test('Cityscapes labelIds get the 19 official train ids; ADE20K annotations get reduceZeroLabel', async () => {
+  const { runDoctor } = await import('../../src/data/doctor/index.js');
+  const { dir, done } = tempDir();
+  try {
+    const city = join(dir, 'city');
+    await writePng(join(city, 'leftImg8bit', 'train', 'aachen', 'aachen_1_leftImg8bit.png'), imagePixels(1), 3);
+    await writePng(join(city, 'gtFine', 'train', 'aachen', 'aachen_1_gtFine_labelIds.png'), stripes([0, 7, 26, 33]), 1);
+    const c = await runDoctor(city);
+    assert.equal(c.encoding?.kind, 'gray-values');
+    assert.match(c.encoding!.summary, /Cityscapes labelIds/);
+    assert.equal(c.encoding!.labelMap!.classes!.length, 19);
+    assert.deepEqual(c.stats.classPixels.filter((n) => n > 0).length, 3); // road 0, car 13, bicycle 18; 0 → ignore
+    assert.equal(c.stats.classPixels[13], 16);
+    const ade = join(dir, 'ade');
+    await pairs(ade, 'images/training', 'annotations/training', 2, (k) => stripes([0, 1, 12, 150], k));
+    const a = await runDoctor(ade);
+    assert.match(a.notes[0], /ADE20K/);
+    assert.equal(a.encoding?.labelMap?.reduceZeroLabel, true);
+    assert.equal(a.stats.classPixels[149], 32); // 150 → 149
+  } finally {
+    done();
+  }
+});

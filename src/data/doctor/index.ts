@@ -3,7 +3,7 @@
 //
 //   const report = await runDoctor('data/cityscapes.yaml', { html: 'doctor.html' });
 //   console.log(formatReport(report)); process.exitCode = doctorExitCode(report, 'error');
-import { detectEncoding, labelMapJson, scanMasks, type Encoding } from '../encodings.js';
+import { detectEncoding, hintFromNotes, labelMapJson, scanMasks, type Encoding } from '../encodings.js';
 import { averageHash, findSplitLeaks } from '../groups.js';
 import { LabelMap } from '../labelmap.js';
 import { StatsAccumulator, forEachLimit, formatTable, type DatasetStats } from '../stats.js';
@@ -70,7 +70,7 @@ export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions
   const notes = [...opened.notes];
   const anyLabelMap = spec.labelMap !== undefined || Object.values(spec.sources ?? {}).some((s) => s.labelMap);
   if (!anyLabelMap && spec.refs.some((r) => r.maskPath)) {
-    encoding = detectEncoding(await scanMasks(spec.refs, { ...(spec.maxPixels ? { maxPixels: spec.maxPixels } : {}), concurrency: opts.concurrency ?? 4 }));
+    encoding = detectEncoding(await scanMasks(spec.refs, { ...(spec.maxPixels ? { maxPixels: spec.maxPixels } : {}), concurrency: opts.concurrency ?? 4 }), hintFromNotes(opened.notes));
     if (!encoding.usableAsIs && encoding.labelMap) {
       encodingIssue = {
         check: 'label-encoding',

@@ -214,7 +214,8 @@ export function detectLayout(root: string): Found {
       // VOC: JPEGImages also holds the detection-only images, which have no mask.
       return { options: { images: top, masks, unmatched: 'skip' }, layout: `Pascal VOC (JPEGImages/ + ${masks}/; images without a mask left out)`, imagesWithoutMasksOk: true };
     }
-    const layout = masks === 'annotations/trimaps' ? 'Oxford-IIIT Pet (images/ + annotations/trimaps/)' : `${top}/ + ${masks}/`;
+    const ade = masks === 'annotations' && isDir(join(root, top, 'training')) && isDir(join(root, masks, 'training'));
+    const layout = masks === 'annotations/trimaps' ? 'Oxford-IIIT Pet (images/ + annotations/trimaps/)' : ade ? 'ADE20K (images/ + annotations/, training/ and validation/)' : `${top}/ + ${masks}/`;
     return { options: { images: top, masks }, layout };
   }
   const dirs = subdirs(root);
