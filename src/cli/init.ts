@@ -65,7 +65,7 @@ export function registerInitCommands(program: Command, addCommon: (c: Command) =
       if (typeof src.root === 'string') src.root = rel(src.root);
       if (typeof src.file === 'string') src.file = rel(src.file);
       if (typeof src.labelMap === 'string') src.labelMap = rel(src.labelMap);
-      writeNew(cfgFile, datasetConfigYaml(plan.config, [`dataset config written by segkit init from ${input}`, 'edit freely; reference: README.md, "Dataset config"']), o.force, 'config');
+      writeNew(cfgFile, datasetConfigYaml(plan.config, [`dataset config written by segkit init from ${input}`, 'edit freely; reference: the README, "The dataset config"']), o.force, 'config');
       console.log(`wrote ${cfgFile}; edit the class names in the label map, then: segkit doctor ${relative(process.cwd(), cfgFile) || cfgFile}`);
     });
 }

@@ -260,7 +260,7 @@ export async function scanFolders(opts: FolderSourceOptions): Promise<FolderScan
   const root = resolve(opts.root);
   if (!existsSync(root)) throw new Error(`dataset folder ${root} does not exist`);
   let o: FolderSourceOptions = { ...opts, root };
-  let layout = 'images/ + masks/ folders as configured';
+  let layout = `as configured: ${opts.images ?? 'images'}/ + ${opts.masks === null ? '(no masks)' : `${opts.masks ?? 'masks'}/`}${opts.splits ? ' in split folders' : ''}`;
   let quietImages = false;
   const auto = opts.images === undefined && opts.masks === undefined && opts.splits === undefined && !opts.imageSuffix && !opts.maskSuffix;
   if (auto) {
