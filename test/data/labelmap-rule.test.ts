@@ -80,3 +80,23 @@ test('SegDataset without a label map keeps 255 as the loader default', () => {
   const loader = new DataLoader(new SegDataset({ refs: [] }));
   assert.equal(loader.ignoreIndex, 255);
 });
+
+test('openDataset takes a path as the CLI does: a folder, a config file, a CSV index', async () => {
+  const { dir, done } = tempDir();
+  try {
+    const root = join(dir, 'pets');
+    await pairs(root, 'images', 'annotations/trimaps', 2, (k) => stripes([1, 2, 3], k));
+    writeFileSync(join(root, 'labelmap.json'), JSON.stringify({ classes: ['background', 'pet'], binary: 'trimap' }));
+    const folder = await openDataset(root);
+    assert.deepEqual([folder.length, folder.classes], [2, ['background', 'pet']]);
+    writeFileSync(join(dir, 'pets.yaml'), 'dataset:\n  source:\n    type: folders\n    root: pets\n    images: images\n    masks: annotations/trimaps\n  onBadFile: skip\n');
+    const config = await openDataset(join(dir, 'pets.yaml'));
+    assert.deepEqual([config.length, config.spec.onBadFile, config.classes], [2, 'skip', ['background', 'pet']]);
+    writeFileSync(join(root, 'index.csv'), 'image,mask\nimages/s0.png,annotations/trimaps/s0.png\n');
+    const csv = await openDataset('pets/index.csv', dir);
+    assert.deepEqual([csv.length, csv.classes], [1, ['background', 'pet']]);
+    await assert.rejects(openDataset(join(dir, 'nope')), /does not exist; give a dataset folder/);
+  } finally {
+    done();
+  }
+});

@@ -1,12 +1,13 @@
 // Dataset configs (YAML/JSON, zod-validated) → a DatasetSpec / SegDataset. Relative paths in a
 // config are resolved against `baseDir` (the config file's folder).
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ensureShapes, shapesSource } from '../bundled.js';
 import { SegDataset, type DatasetSpec } from '../dataset.js';
-import { resolveLabelMap } from '../config-file.js';
+import { readConfigFile, resolveLabelMap } from '../config-file.js';
 import { labelMapSchema, type LabelMapSpec } from '../labelmap.js';
-import { cocoSource } from './coco.js';
+import { cocoSource, findCocoFiles } from './coco.js';
 import { csvSource } from './csv.js';
 import { folderSource } from './folders.js';
 import { mergeSources } from './merge.js';
@@ -142,8 +143,34 @@ export async function specFromSource(cfg: SourceConfig, baseDir = '.'): Promise<
   };
 }
 
-/** Validate a dataset config and open it. `where` names the config in errors. */
+/**
+ * Open a dataset: a dataset config object (relative paths against `baseDir`), or a path, as the
+ * CLI takes it: a dataset folder (layout found as `segkit doctor` finds it; a folder of COCO
+ * instances JSON opens as COCO), a dataset config file (.yaml/.yml/.json, paths relative to it)
+ * or a CSV index. The label map follows the one rule either way.
+ */
 export async function openDataset(config: unknown, baseDir = '.', where = 'dataset config'): Promise<SegDataset> {
+  if (typeof config === 'string') {
+    const path = resolve(baseDir, config);
+    if (!existsSync(path)) throw new Error(`${path} does not exist; give a dataset folder, a dataset config (.yaml/.json) or a CSV index`);
+    const ext = extname(path).toLowerCase();
+    if (statSync(path).isDirectory()) {
+      const coco = findCocoFiles(path);
+      if (coco.length === 1) return openDataset({ source: { type: 'coco', annotations: coco[0].annotations, imagesDir: coco[0].imagesDir } }, baseDir, path);
+      return openDataset({ source: { type: 'folders', root: path } }, baseDir, path);
+    }
+    if (['.yaml', '.yml', '.json'].includes(ext)) {
+      let raw = readConfigFile(path) as Record<string, unknown> | null;
+      // A training config may nest the dataset under `dataset` or `data`.
+      for (const key of ['dataset', 'data']) {
+        const inner = raw?.[key] as Record<string, unknown> | undefined;
+        if (raw && !('source' in raw) && inner && typeof inner === 'object' && 'source' in inner) raw = inner;
+      }
+      return openDataset(raw, dirname(path), `dataset config ${path}`);
+    }
+    if (['.csv', '.tsv', '.txt'].includes(ext)) return openDataset({ source: { type: 'csv', file: path } }, baseDir, path);
+    throw new Error(`${path}: not a folder, a .yaml/.json config or a .csv index; give one of those`);
+  }
   const r = datasetConfigSchema.safeParse(config);
   if (!r.success) {
     const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
