@@ -131,3 +131,17 @@ test('without a label map the other checks read the masks through the suggested 
     done();
   }
 });
+
+test('the HTML report shows the layout, what the masks hold and the label map to use', async () => {
+  const { dir, done } = tempDir();
+  try {
+    await pairs(dir, 'images', 'masks', 2, (k) => stripes([0, 74, 128, 145], k));
+    await runDoctor(dir, { html: join(dir, 'report.html') });
+    const page = readFileSync(join(dir, 'report.html'), 'utf8');
+    assert.match(page, /<li>layout: images\/ \+ masks\/<\/li>/);
+    assert.match(page, /<li>masks: 4 gray values 0, 74, 128, 145/);
+    assert.match(page, /&quot;values&quot;: \{&quot;0&quot;: 0, &quot;74&quot;: 1/);
+  } finally {
+    done();
+  }
+});
