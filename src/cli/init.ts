@@ -53,18 +53,24 @@ export function registerInitCommands(program: Command, addCommon: (c: Command) =
       const lmFile = join(plan.dataDir, 'labelmap.json');
       if (plan.existingLabelMap && !o.force) {
         console.log(`kept the label map ${plan.existingLabelMap} (--force replaces it)`);
-        plan.config.source = { ...(plan.config.source as object), labelMap: relative(plan.dataDir, plan.existingLabelMap) };
+        const keep = relative(plan.dataDir, plan.existingLabelMap);
+        const set = (src: Record<string, unknown>): void => {
+          if ('labelMap' in src) src.labelMap = keep;
+          if (src.sources) for (const sub of Object.values(src.sources as Record<string, Record<string, unknown>>)) set(sub);
+        };
+        set(plan.config.source as Record<string, unknown>);
       } else {
         writeNew(lmFile, labelMapJson(plan.labelMap!), o.force, 'label map');
         console.log(`wrote ${lmFile}`);
       }
       const cfgFile = resolve(o.out ?? join(plan.dataDir, 'dataset.yaml'));
       // Paths in a config are relative to the config's folder.
-      const src = plan.config.source as Record<string, unknown>;
       const rel = (p: string) => relative(resolve(cfgFile, '..'), resolve(plan.dataDir, p)) || '.';
-      if (typeof src.root === 'string') src.root = rel(src.root);
-      if (typeof src.file === 'string') src.file = rel(src.file);
-      if (typeof src.labelMap === 'string') src.labelMap = rel(src.labelMap);
+      const rebase = (src: Record<string, unknown>): void => {
+        for (const k of ['root', 'file', 'labelMap', 'annotations', 'imagesDir']) if (typeof src[k] === 'string') src[k] = rel(src[k] as string);
+        if (src.sources) for (const sub of Object.values(src.sources as Record<string, Record<string, unknown>>)) rebase(sub);
+      };
+      rebase(plan.config.source as Record<string, unknown>);
       writeNew(cfgFile, datasetConfigYaml(plan.config, [`dataset config written by segkit init from ${input}`, 'edit freely; reference: the README, "The dataset config"']), o.force, 'config');
       console.log(`wrote ${cfgFile}; edit the class names in the label map, then: segkit doctor ${relative(process.cwd(), cfgFile) || cfgFile}`);
     });

@@ -116,7 +116,7 @@ function histogram(d: Uint8Array | Uint16Array): Map<number, number> {
   return out;
 }
 
-export type EncodingKind = 'class-ids' | 'gray-values' | 'binary-0/255' | 'binary-0/1' | 'trimap' | 'palette' | 'rgb-voc' | 'rgb' | 'none';
+export type EncodingKind = 'class-ids' | 'gray-values' | 'binary-0/255' | 'binary-0/1' | 'trimap' | 'palette' | 'rgb-voc' | 'rgb' | 'coco' | 'none';
 
 export interface Encoding {
   kind: EncodingKind;

@@ -2,13 +2,14 @@
 // columns), the encoding found in its masks, and from those a label map and a dataset config
 // for the user to edit. What `segkit labelmap` and `segkit init` write.
 import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, extname, resolve } from 'node:path';
+import { basename, dirname, extname, relative, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import type { FolderSourceOptions } from './sources/folders.js';
 import { labelMapFileIn } from './config-file.js';
 import { openInput, type InputOptions } from './doctor/input.js';
 import { detectEncoding, hintFromNotes, scanMasks, type Encoding } from './encodings.js';
 import type { LabelMapSpec } from './labelmap.js';
+import { findCocoFiles, type FoundCoco } from './sources/coco.js';
 import { findColumn, MASK_COLUMNS } from './sources/csv.js';
 import { scanFolders } from './sources/folders.js';
 
@@ -34,6 +35,8 @@ export async function planDataset(input: string, opts: InputOptions & { onProgre
   const { labelMap: _ignored, ...rest } = opts;
   const opened = await openInput(input, rest);
   const spec = opened.spec;
+  const coco = isDir && opts.images === undefined && opts.masks === undefined ? findCocoFiles(path) : [];
+  if (coco.length > 0) return planCoco(path, coco, spec, opened.notes);
   if (!spec.refs.some((r) => r.maskPath)) {
     throw new Error(`${input}: no sample has a mask${opened.noMasks ? `: ${opened.noMasks}` : ''}; a label map is made from the masks`);
   }
@@ -66,6 +69,24 @@ export async function planDataset(input: string, opts: InputOptions & { onProgre
     : undefined;
   const existing = labelMapFileIn(dataDir);
   return { dataDir, encoding, ...(encoding.labelMap ? { labelMap: encoding.labelMap } : {}), ...(existing ? { existingLabelMap: existing } : {}), ...(config ? { config } : {}), notes: opened.notes };
+}
+
+// COCO: the classes come from the categories; the config names the JSON file(s).
+function planCoco(root: string, coco: FoundCoco[], spec: { labelMap?: LabelMapSpec; refs: unknown[] }, notes: string[]): DatasetPlan {
+  const classes = spec.labelMap?.classes ?? [];
+  const one = (c: FoundCoco) => ({ type: 'coco', annotations: relative(root, c.annotations), ...(c.imagesDir !== dirname(c.annotations) ? { imagesDir: relative(root, c.imagesDir) || '.' } : {}) });
+  const source =
+    coco.length === 1
+      ? { ...one(coco[0]), labelMap: 'labelmap.json' }
+      : { type: 'merge', sources: Object.fromEntries(coco.map((c) => [c.split ?? basename(c.annotations, '.json'), { ...one(c), labelMap: 'labelmap.json' }])) };
+  const encoding: Encoding = {
+    kind: 'coco',
+    summary: `COCO instances: ${classes.length - 1} categories (${classes.slice(1, 9).join(', ')}${classes.length > 9 ? ', ...' : ''}) drawn into masks, 0 background`,
+    labelMap: { classes, ignoreIndex: 255 },
+    usableAsIs: true,
+  };
+  const existing = labelMapFileIn(root);
+  return { dataDir: root, encoding, labelMap: encoding.labelMap!, ...(existing ? { existingLabelMap: existing } : {}), config: { source }, notes };
 }
 
 // A config input: the label map goes beside the data; take the mask folder's parent.

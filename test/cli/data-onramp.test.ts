@@ -127,3 +127,18 @@ test('split --group-by session keeps every session in one part; required options
   assert.doesNotMatch(doc.out, /WARN\s+split-leak/);
   assert.match(segkit(d, 'split', '--help').out, /--out <csv>\s+where to write the split \(required\)/);
 });
+
+test('init on a COCO folder writes the categories as the label map and a coco config that opens', async () => {
+  const d = tmp.dir;
+  const { cp } = await import('node:fs/promises');
+  const { fixture } = await import('../paths.js');
+  await cp(fixture('data', 'coco'), join(d, 'coco'), { recursive: true });
+  const init = segkit(d, 'init', 'coco', '--out', join(d, 'configs', 'coco.yaml'));
+  assert.equal(init.status, 0, init.out);
+  assert.match(init.out, /COCO instances: 3 categories \(car, cat, dog\)/);
+  assert.deepEqual(JSON.parse(readFileSync(join(d, 'coco', 'labelmap.json'), 'utf8')).classes, ['background', 'car', 'cat', 'dog']);
+  assert.match(readFileSync(join(d, 'configs', 'coco.yaml'), 'utf8'), /type: coco\n\s+annotations: \.\.\/coco\/annotations\.json\n\s+labelMap: \.\.\/coco\/labelmap\.json/);
+  const doc = segkit(d, 'doctor', 'configs/coco.yaml');
+  assert.match(doc.out, /3 samples/);
+  assert.match(doc.out, /label map: .*coco\/labelmap\.json/);
+});
