@@ -115,6 +115,11 @@ export class SegDataset {
     return this.spec.refs.length;
   }
 
+  /** The train id that losses, metrics, padding and previews skip: the label map's, else 255. */
+  get ignoreIndex(): number {
+    return this.labelMap?.ignoreIndex ?? 255;
+  }
+
   /** Class names by train id, when the label map names them. */
   get classes(): string[] | undefined {
     return this.labelMap?.classes;

@@ -57,6 +57,7 @@ test("the loader pads masks with the label map's ignore index (11), not 255", as
     await pairs(dir, 'images', 'masks', 2, () => stripes([0, 1]));
     writeFileSync(join(dir, 'labelmap.json'), JSON.stringify({ classes: ['a', 'b'], ignoreIndex: 11 }));
     const ds = await openDataset({ source: { type: 'folders', root: dir } });
+    assert.equal(ds.ignoreIndex, 11); // what a loss takes: F.crossEntropy(out, masks, { ignoreIndex: ds.ignoreIndex })
     const loader = new DataLoader(ds, { batchSize: 2, transform: [{ name: 'pad', size: [S + 4, S + 4] }] });
     assert.equal(loader.ignoreIndex, 11);
     for await (const b of loader) {
