@@ -83,12 +83,20 @@ export async function scanMasks(refs: SampleRef[], opts: ScanOptions = {}): Prom
         const rgb = await readImage(file, { maxPixels });
         const c = new Map<number, number>();
         let colour = false;
-        for (let p = 0; p < rgb.data.length; p += rgb.channels) {
-          const [r, g, b] = [rgb.data[p], rgb.data[p + 1], rgb.data[p + 2]];
-          if (r !== g || g !== b) colour = true;
-          const k = (r << 16) | (g << 8) | b;
-          c.set(k, (c.get(k) ?? 0) + 1);
+        // Runs of one colour are counted once (masks are mostly runs): one map update per run.
+        const d = rgb.data;
+        let run = -1, len = 0;
+        for (let p = 0; p < d.length; p += rgb.channels) {
+          const k = (d[p] << 16) | (d[p + 1] << 8) | d[p + 2];
+          if (k === run) {
+            len++;
+            continue;
+          }
+          if (len > 0) c.set(run, (c.get(run) ?? 0) + len);
+          if (!colour && (d[p] !== d[p + 1] || d[p + 1] !== d[p + 2])) colour = true;
+          (run = k), (len = 1);
         }
+        if (len > 0) c.set(run, (c.get(run) ?? 0) + len);
         if (colour) (colours = c), scan.rgb++;
         else (counts = new Map([...c].map(([k, n]) => [k & 255, n]))), scan.gray++;
       } else {
