@@ -188,9 +188,10 @@ async function fromCsv(file: string, opts: InputOptions): Promise<OpenedInput> {
 export async function openInput(input: string, opts: InputOptions = {}): Promise<OpenedInput> {
   const path = resolve(input);
   if (!existsSync(path)) throw new Error(`${input} does not exist; give a dataset folder, a dataset config (.yaml/.json) or a CSV index`);
-  if (isDir(path)) return fromFolder(path, opts);
+  // Messages name the input as the user wrote it.
+  if (isDir(path)) return { ...(await fromFolder(path, opts)), input };
   const ext = extname(path).toLowerCase();
-  if (['.yaml', '.yml', '.json'].includes(ext)) return fromConfig(path, opts);
-  if (['.csv', '.tsv', '.txt'].includes(ext)) return fromCsv(path, opts);
+  if (['.yaml', '.yml', '.json'].includes(ext)) return { ...(await fromConfig(path, opts)), input };
+  if (['.csv', '.tsv', '.txt'].includes(ext)) return { ...(await fromCsv(path, opts)), input };
   throw new Error(`${input}: not a folder, a .yaml/.json config or a .csv index; give one of those`);
 }
