@@ -142,8 +142,9 @@ const hexOf = (k: number): string => '#' + k.toString(16).padStart(6, '0');
 const rgbText = (k: number): string => `(${(k >> 16) & 255},${(k >> 8) & 255},${k & 255})`;
 const listOf = (vs: number[], max = 12): string => vs.slice(0, max).join(', ') + (vs.length > max ? `, ... (${vs.length} values)` : '');
 
-/** VOC colour → VOC index (0..255). */
-const VOC_INDEX = new Map(vocPalette(256).map(([r, g, b], i) => [(r << 16) | (g << 8) | b, i]));
+/** VOC index → packed colour, and back. */
+const VOC_KEY = vocPalette(256).map(([r, g, b]) => (r << 16) | (g << 8) | b);
+const VOC_INDEX = new Map(VOC_KEY.map((k, i) => [k, i]));
 
 /** Cityscapes' 19 evaluation classes and their labelIds (cityscapesScripts' labels.py). */
 export const CITYSCAPES_CLASSES = ['road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light', 'traffic sign', 'vegetation', 'terrain', 'sky', 'person', 'rider', 'car', 'truck', 'bus', 'train', 'motorcycle', 'bicycle'];
@@ -278,12 +279,13 @@ function colourEncoding(scan: MaskScan): Encoding {
     const ids = cs.filter((k) => k !== BORDER).map((k) => VOC_INDEX.get(k)!).sort((a, b) => a - b);
     return {
       kind: 'rgb-voc',
-      summary: `RGB colour masks in the VOC colours: ${ids.map((i) => `${VOC_CLASSES[i]} ${rgbText(vocPalette(256)[i].reduce((a, c) => (a << 8) | c, 0))}`).slice(0, 8).join(', ')}${cs.includes(BORDER) ? ', border (224,224,192) as ignore' : ''} in ${n}`,
-      why: 'colour masks are read with maskMode rgb and a label map; the VOC colours are its default colours',
+      summary: `RGB colour masks in the VOC colours: ${ids.map((i) => `${VOC_CLASSES[i]} ${rgbText(VOC_KEY[i])}`).slice(0, 8).join(', ')}${ids.length > 8 ? ', ...' : ''}${cs.includes(BORDER) ? ', border (224,224,192) as ignore' : ''} in ${n}`,
+      why: 'colour masks are read with maskMode rgb and a label map giving each colour its train id',
+      // The classes found, numbered 0..K-1 (all 21 VOC classes: their VOC ids), in VOC colours.
       labelMap: {
-        classes: VOC_CLASSES.slice(0, Math.max(0, ...ids) + 1),
-        // The colours found, spelt out (the VOC colours of every class are the default anyway).
-        colors: [...ids.map((i) => ({ color: hexOf(vocPalette(256)[i].reduce((a, c) => (a << 8) | c, 0)), id: i })), ...(cs.includes(BORDER) ? [{ color: hexOf(BORDER), id: 255 }] : [])],
+        classes: ids.map((i) => VOC_CLASSES[i]),
+        colors: [...ids.map((i, id) => ({ color: hexOf(VOC_KEY[i]), id })), ...(cs.includes(BORDER) ? [{ color: hexOf(BORDER), id: 255 }] : [])],
+        palette: ids.map((i) => hexOf(VOC_KEY[i])),
         ignoreIndex: 255,
       },
       usableAsIs: false,
