@@ -33,6 +33,9 @@ test('SegNet: <split>/ + <split>annot/ folders', () =>
     // The same with a config: images '{split}', masks '{split}annot'.
     const cfg = await folderSource({ root: dir, images: '{split}', masks: '{split}annot', splits: ['val'] });
     assert.deepEqual(ids(cfg.refs), ['val/val_0', 'val/val_1']);
+    // Without the split list (--images '{split}' --masks '{split}annot'): the subfolders that fit.
+    const flags = await openInput(dir, { images: '{split}', masks: '{split}annot' });
+    assert.deepEqual(flags.split?.names, ['test', 'train', 'val']);
   }));
 
 test('SegNet list file: "image mask" pairs, no header, the authors\' absolute paths found under the list folder', () =>

@@ -269,6 +269,12 @@ export async function scanFolders(opts: FolderSourceOptions): Promise<FolderScan
     layout = found.layout;
     quietImages = found.imagesWithoutMasksOk ?? false;
   }
+  // '{split}' in the folder names without a split list: every subfolder name that fits both.
+  if (!o.splits && (o.images?.includes('{split}') || o.masks?.includes('{split}'))) {
+    const fits = (pattern: string | null | undefined, d: string) => !pattern?.includes('{split}') || isDir(resolve(root, pattern.replaceAll('{split}', d)));
+    o.splits = subdirs(root).filter((d) => fits(o.images, d) && fits(o.masks, d) && !(o.masks && d === o.masks.replaceAll('{split}', '')));
+    if (o.splits.length === 0) throw new Error(`${root}: no subfolder fits images '${o.images}' and masks '${o.masks}'; name the splits (splits: [train, val])`);
+  }
   if (!o.splits) {
     const p = await pairs(root, o);
     if (quietImages) vocSplits(root, p.refs);
