@@ -133,7 +133,8 @@ export function findSplitLeaks(split: Split, hashes?: Map<string, string>): Spli
   // numbered photos (Oxford Pet's Abyssinian_12) are not taken for sequences.
   const sequences = groupRefs(refs, (r) => {
     const m = /^(.*?)[_\-. ]?\d{4,}$/.exec(stemOf(r));
-    return m && m[1] ? (r.meta?.session ? `${r.meta.session}/` : '') + m[1] : undefined;
+    // A prefix of digits only is a year or a batch (VOC's 2007_000032), not a recording.
+    return m && /[a-z]/i.test(m[1]) ? (r.meta?.session ? `${r.meta.session}/` : '') + m[1] : undefined;
   });
   // A sequence inside a session already reported adds nothing.
   for (const [k, list] of sequences) if (list.every((r) => r.meta?.session && leakedSessions.has(r.meta.session))) sequences.delete(k);
@@ -162,7 +163,10 @@ function timeNeighbours(refs: SampleRef[], partOf: Map<string, string>, cuts: nu
   for (const ref of refs) {
     const m = DEFAULT_TIMESTAMP_REGEX.exec(stemOf(ref));
     if (!m) return undefined; // only when every frame is timestamped
-    timed.push({ ref, t: Number(m[2] !== undefined ? `${m[1]}.${m[2]}` : m[1]) });
+    const t = Number(m[2] !== undefined ? `${m[1]}.${m[2]}` : m[1]);
+    // Unix times in s, ms, us or ns (2001..2036), not ids (COCO's 000000397133).
+    if (![1e9, 1e12, 1e15, 1e18].some((u) => t >= u && t < 2.1 * u)) return undefined;
+    timed.push({ ref, t });
   }
   const bySession = new Map<string, typeof timed>();
   for (const x of timed) (bySession.get(x.ref.meta?.session ?? '') ?? bySession.set(x.ref.meta?.session ?? '', []).get(x.ref.meta?.session ?? '')!).push(x);

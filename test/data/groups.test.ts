@@ -34,6 +34,13 @@ test('groupedSplit keeps each group in one part, close to the ratios', () => {
   assert.ok(findSplitLeaks(randomSplit(refs, [7, 2, 1], { seed: 3 })).some((l) => l.kind === 'session'));
 });
 
+test('VOC names (2007_000032) and COCO ids (000000397133) are neither sequences nor timestamps', () => {
+  const voc: Split = { names: ['train', 'val'], parts: { train: [ref('2007_000032'), ref('2007_000039'), ref('2008_000002'), ref('2008_000008')], val: [ref('2007_000033'), ref('2008_000003')] } };
+  assert.deepEqual(findSplitLeaks(voc), []);
+  const coco: Split = { names: ['train', 'val'], parts: { train: [ref('000000397133'), ref('000000397135'), ref('000000397139')], val: [ref('000000397134'), ref('000000397137')] } };
+  assert.deepEqual(findSplitLeaks(coco), []);
+});
+
 test('numbered photos (Abyssinian_12) are not sequences; frames (0001TP_006690) are', () => {
   const photos: Split = { names: ['train', 'val'], parts: { train: [ref('Abyssinian_1'), ref('Abyssinian_2'), ref('beagle_1')], val: [ref('Abyssinian_3'), ref('beagle_2')] } };
   assert.deepEqual(findSplitLeaks(photos), []);
