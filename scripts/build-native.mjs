@@ -29,7 +29,8 @@ function upToDate() {
   return record.root === found.root && record.lib === found.lib;
 }
 if (!process.argv.includes('--force') && upToDate()) {
-  console.log('segkit native addon is up to date (npm run build:native to rebuild)');
+  const rebuild = process.cwd().split(/[\\/]/).includes('node_modules') ? 'npm rebuild segkit' : 'npm run build:native';
+  console.log(`segkit native addon is up to date (${rebuild} to rebuild)`);
   process.exit(0);
 }
 
