@@ -110,14 +110,16 @@ export async function predictFiles(model: Module, files: string[], opts: Predict
       await writeImage(`${out}${suffix}.png`, img);
       written.push(`${out}${suffix}.png`);
     };
+    // a black background would only darken the image: overlays leave it uncoloured
+    const overlay = { skip: opts.palette[0]?.every((c) => c === 0) ? [0] : [] };
     try {
       if (save.has('mask')) await write('', mask);
       if (save.has('color')) await write('_color', colorizeMask(mask, opts.palette));
-      if (save.has('overlay')) await write('_overlay', overlayMask(image, mask, opts.palette, 0.5));
+      if (save.has('overlay')) await write('_overlay', overlayMask(image, mask, opts.palette, 0.5, overlay));
       if (save.has('panel')) {
         const truth = await opts.truth?.(file);
-        const tiles = [image, overlayMask(image, mask, opts.palette, 0.6)];
-        if (truth) tiles.push(overlayMask(image, truth, opts.palette, 0.6));
+        const tiles = [image, overlayMask(image, mask, opts.palette, 0.6, overlay)];
+        if (truth) tiles.push(overlayMask(image, truth, opts.palette, 0.6, overlay));
         await write('_panel', makeGrid(tiles, tiles.length));
       }
       if (probs) {
