@@ -17,7 +17,8 @@ const root = protobuf.parse(`
 syntax = "proto3";
 message SummaryValue { string tag = 1; float simple_value = 2; }
 message Summary { repeated SummaryValue value = 1; }
-message Event { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5; }
+message SessionLog { int32 status = 1; }
+message Event { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5; SessionLog session_log = 6; }
 `).root;
 const EventMessage = root.lookupType('Event');
 
@@ -56,7 +57,8 @@ export class EventWriter {
   constructor(logDir: string, opts: { fileSuffix?: string } = {}) {
     mkdirSync(logDir, { recursive: true });
     const now = Date.now() / 1000;
-    this.file = join(logDir, `events.out.tfevents.${Math.floor(now)}.${hostname()}${opts.fileSuffix ?? ''}`);
+    // the pid keeps two processes started in the same second (a resumed run) apart
+    this.file = join(logDir, `events.out.tfevents.${Math.floor(now)}.${hostname()}.${process.pid}${opts.fileSuffix ?? ''}`);
     this.fd = openSync(this.file, 'a');
     this.write({ wallTime: now, step: 0, fileVersion: 'brain.Event:2' });
   }
@@ -70,6 +72,14 @@ export class EventWriter {
   /** Several scalars at one step: `{ 'train/loss': 0.4, 'train/lr': 0.01 }`. */
   scalars(values: Record<string, number>, step: number, wallTime = Date.now() / 1000): void {
     this.write({ wallTime, step, summary: { value: Object.entries(values).map(([tag, simpleValue]) => ({ tag, simpleValue })) } });
+  }
+
+  /**
+   * A session start at `step` (SessionLog START): TensorBoard drops the events of later steps
+   * written before it, which is how a resumed run hides the steps it is about to redo.
+   */
+  restartAt(step: number, wallTime = Date.now() / 1000): void {
+    this.write({ wallTime, step, sessionLog: { status: 1 } });
   }
 
   flush(): void {

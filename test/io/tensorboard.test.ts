@@ -81,11 +81,12 @@ test('an event file holds a version record, then scalar events with tag, value, 
   const tb = new EventWriter(dir);
   tb.scalar('train/loss', 0.75, 1, 1000.5);
   tb.scalars({ 'train/loss': 0.5, 'train/lr': 0.01 }, 2, 1001.25);
+  tb.restartAt(2, 1002);
   tb.close();
   const [name] = readdirSync(dir);
   assert.match(name!, /^events\.out\.tfevents\.\d+\./);
   const recs = records(readFileSync(join(dir, name!)));
-  assert.equal(recs.length, 3);
+  assert.equal(recs.length, 4);
   const version = fields(recs[0]!);
   assert.equal(new TextDecoder().decode(version.find((f) => f.no === 3)!.value as Uint8Array), 'brain.Event:2');
 
@@ -101,6 +102,8 @@ test('an event file holds a version record, then scalar events with tag, value, 
   assert.deepEqual(decode(recs[1]!), { wallTime: 1000.5, step: 1n, values: [['train/loss', 0.75]] });
   assert.deepEqual(decode(recs[2]!), { wallTime: 1001.25, step: 2n, values: [['train/loss', 0.5], ['train/lr', Math.fround(0.01)]] });
 
+  const restart = fields(recs[3]!);
+  assert.deepEqual([restart.find((f) => f.no === 2)!.value, fields(restart.find((f) => f.no === 6)!.value as Uint8Array)], [2n, [{ no: 1, wire: 0, value: 1n }]], 'SessionLog START at step 2');
   assert.deepEqual(readScalars(join(dir, name!)), [
     { tag: 'train/loss', value: 0.75, step: 1, wallTime: 1000.5 },
     { tag: 'train/loss', value: 0.5, step: 2, wallTime: 1001.25 },
