@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { registerDataCommands } from './data.js';
 import { registerPredictCommand } from './predict.js';
+import { registerEvalCommand } from './eval.js';
 import { generateShapes } from '../data/bundled.js';
 
 const program = new Command();
@@ -31,6 +32,7 @@ program
   });
 
 registerDataCommands(program);
+registerEvalCommand(program);
 registerPredictCommand(program);
 
 function positiveInt(name: string, v: string): number {
