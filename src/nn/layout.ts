@@ -32,9 +32,9 @@ export interface ChooseLayoutOptions {
   layout?: Layout;
   /** The cache file; default $XDG_CACHE_HOME/segkit/layouts.json (~/.cache/segkit/layouts.json). */
   cacheFile?: string;
-  /** Timed steps per layout after one warm-up step, at least (default 1; the median is kept). */
+  /** Rounds of timed steps (one per layout each) after the warm-up, at least (default 1; the fastest step counts). */
   steps?: number;
-  /** Short steps are repeated (up to 5 per layout) until this much time was spent timing them (default 1 s). */
+  /** More rounds (up to 5) while less than this many seconds per layout have been timed (default 10). */
   minSeconds?: number;
 }
 
@@ -50,9 +50,12 @@ export function setLayout(model: Module, layout: Layout): void {
 }
 
 /**
- * Measures `step(input)` with the model and input in each layout (one warm-up step, then
- * `steps` timed ones; a layout whose warm-up alone takes 2x the best step, and over a second, is cut short),
- * leaves the model in the faster layout, and caches the choice under `key`.
+ * Measures `step(input)` with the model and input in each layout and leaves the model in the
+ * faster one, caching the choice under `key`. Each layout gets one warm-up step (a layout whose
+ * warm-up alone takes 2x the best, and over a second, is cut short); then rounds of one timed step
+ * per layout, alternating, so a burst of load elsewhere hits both alike: at least `steps` rounds,
+ * more (up to 5) while less than `minSeconds` per layout has been timed. The fastest step counts:
+ * load only ever slows a step down.
  */
 export function chooseLayout(model: Module, input: Tensor, mode: 'train' | 'eval', step: (x: Tensor) => void, opts: ChooseLayoutOptions = {}): LayoutChoice {
   const forced = opts.layout ?? layoutFromEnv();
@@ -67,42 +70,36 @@ export function chooseLayout(model: Module, input: Tensor, mode: 'train' | 'eval
     setLayout(model, cached.layout);
     return { ...cached, source: 'cache' };
   }
-  const seconds: Partial<Record<Layout, number>> = {};
-  let best = Infinity;
-  for (const layout of LAYOUTS) {
+  const inputs = new Map<Layout, Tensor>();
+  const times = new Map<Layout, number[]>();
+  const timed = (layout: Layout): number => {
     setLayout(model, layout);
-    const x = toLayout(input, layout);
-    try {
-      const t = timeSteps(() => step(x), opts.steps ?? 1, opts.minSeconds ?? 1, Math.max(2 * best, MIN_CUT_SECONDS));
-      if (t !== undefined) {
-        seconds[layout] = t;
-        best = Math.min(best, t);
-      }
-    } finally {
-      if (x !== input) x.dispose();
+    const t = performance.now();
+    step(inputs.get(layout)!);
+    return (performance.now() - t) / 1000;
+  };
+  try {
+    let best = Infinity;
+    for (const layout of LAYOUTS) {
+      inputs.set(layout, toLayout(input, layout));
+      const warm = timed(layout);
+      if (warm > Math.max(2 * best, MIN_CUT_SECONDS)) continue;
+      times.set(layout, []);
+      best = Math.min(best, warm);
     }
+    const spent = (): number => Math.min(...[...times.values()].map((ts) => ts.reduce((a, b) => a + b, 0)));
+    for (let round = 0; round < (opts.steps ?? 1) || (round < 5 && spent() < (opts.minSeconds ?? 10)); round++) {
+      for (const [layout, ts] of times) ts.push(timed(layout));
+    }
+  } finally {
+    for (const x of inputs.values()) if (x !== input) x.dispose();
   }
+  const seconds: Partial<Record<Layout, number>> = {};
+  for (const [layout, ts] of times) seconds[layout] = Math.min(...ts);
   const layout = LAYOUTS.reduce((a, b) => ((seconds[b] ?? Infinity) < (seconds[a] ?? Infinity) ? b : a));
   setLayout(model, layout);
   writeCache(file, key, { layout, seconds });
   return { layout, seconds, source: 'measured' };
-}
-
-// Median seconds of at least `n` timed runs after one warm-up (more, up to 5, while less than
-// `minSeconds` has been timed: one short step says little on a busy machine); undefined once the
-// warm-up alone exceeds `limit`.
-function timeSteps(run: () => void, n: number, minSeconds: number, limit: number): number | undefined {
-  const t0 = performance.now();
-  run();
-  if ((performance.now() - t0) / 1000 > limit) return undefined;
-  const times: number[] = [];
-  for (let i = 0; i < n || (i < 5 && times.reduce((a, b) => a + b, 0) < minSeconds); i++) {
-    const t = performance.now();
-    run();
-    times.push((performance.now() - t) / 1000);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
 }
 
 /**
