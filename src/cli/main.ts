@@ -31,6 +31,21 @@ program
     console.log(`shapes dataset written to ${dir}`);
   });
 
+program
+  .command('models')
+  .description('list the models --model and models.create take, with their pretrained weight names')
+  .action(async () => {
+    const { listModels, listWeights, WEIGHTS_BUILDERS } = await import('../models/index.js');
+    for (const kind of ['semantic', 'classification'] as const) {
+      console.log(kind === 'semantic' ? 'segmentation models:' : '\nImageNet classifiers (backbones, for weightsBackbone):');
+      for (const e of listModels(kind)) {
+        const weights = (WEIGHTS_BUILDERS as readonly string[]).includes(e.name) ? listWeights(e.name) : [];
+        const names = weights.map((w) => (w.isDefault ? `${w.name} (DEFAULT)` : w.name)).join(', ');
+        console.log(`  ${e.name.padEnd(30)} ${e.reference.padEnd(12)} ${e.description}${names ? `; weights ${names}` : ''}`);
+      }
+    }
+  });
+
 registerDataCommands(program);
 registerEvalCommand(program);
 registerPredictCommand(program);
