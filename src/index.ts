@@ -1,5 +1,5 @@
 // segkit: image segmentation for TypeScript on libtorch.
-//   import { torch, nn, optim, models, data, io } from 'segkit';
+//   import { torch, nn, optim, models, data, io, train } from 'segkit';
 // or the layers directly: 'segkit/torch', 'segkit/nn', 'segkit/optim', 'segkit/data', ...
 export * as torch from './torch/index.js';
 export * as nn from './nn/index.js';
@@ -7,3 +7,4 @@ export * as optim from './optim/index.js';
 export * as models from './models/index.js';
 export * as data from './data/index.js';
 export * as io from './io/index.js';
+export * as train from './train/index.js';

@@ -2,6 +2,7 @@
 // The segkit command line.
 import { Command, InvalidArgumentError } from 'commander';
 import { registerDataCommands } from './data.js';
+import { registerTrainCommand } from './train.js';
 import { generateShapes } from '../data/bundled.js';
 
 const program = new Command();
@@ -30,6 +31,7 @@ program
   });
 
 registerDataCommands(program);
+registerTrainCommand(program);
 
 function positiveInt(name: string, v: string): number {
   const n = Number(v);

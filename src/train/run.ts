@@ -1,0 +1,46 @@
+// A whole training run from a config: data, model, optimizer, schedule, loss, evaluator, the
+// Trainer; everything built here is released here. `segkit train` is this function.
+import type { TrainConfig } from './config.js';
+import { buildData, buildModel, buildOptimizer, buildScheduler, totalSteps } from './setup.js';
+import { defaultEvaluator, defaultLoss } from './defaults.js';
+import { Trainer, type FitResult, type TrainerHooks } from './trainer.js';
+
+export interface RunOptions {
+  resume?: boolean;
+  hooks?: TrainerHooks;
+  print?: (line: string) => void;
+}
+
+export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Promise<FitResult> {
+  const data = await buildData(cfg);
+  const model = buildModel(cfg, data.task);
+  const optimizer = buildOptimizer(cfg, model);
+  const loss = defaultLoss(cfg, data.task); // plug point: buildLoss(cfg.loss) from src/losses
+  let trainer: Trainer | undefined;
+  try {
+    const scheduler = buildScheduler(cfg, optimizer, totalSteps(cfg, data.trainLoader));
+    trainer = new Trainer({
+      config: cfg,
+      model,
+      optimizer,
+      scheduler,
+      trainLoader: data.trainLoader,
+      valLoader: data.valLoader,
+      loss,
+      makeEvaluator: () => defaultEvaluator(data.task), // plug point: ConfusionMatrix from src/metrics
+      buildModel: () => buildModel(cfg, data.task),
+      ...(opts.hooks ? { hooks: opts.hooks } : {}),
+      ...(opts.print ? { print: opts.print } : {}),
+    });
+    const print = opts.print ?? console.log;
+    print(`training ${cfg.model.name} on ${cfg.data.path}: ${data.train.length} train / ${data.val.length} val images, ${data.task.numClasses} classes, ${trainer.total} steps (${data.trainLoader.length} batches of ${cfg.data.batchSize} per epoch) -> ${trainer.runDir}`);
+    return await trainer.fit({ resume: opts.resume ?? false });
+  } finally {
+    trainer?.dispose();
+    loss.dispose();
+    optimizer.dispose();
+    model.dispose();
+    await data.trainLoader.close();
+    await data.valLoader.close();
+  }
+}

@@ -1,0 +1,402 @@
+// The training loop. One optimizer step is three separate phases, so a later data-parallel mode
+// (several processes, each with its shard of the batches) plugs in at `reduceGradients`:
+//
+//   forwardBackward(batch)   per batch of an accumulation group: forward (autocast when amp),
+//                            loss, backward of loss / groupSize; returns the loss values
+//   reduceGradients(params)  hook: all-reduce the gradients (sum, divide by world size)
+//   applyStep()              clip, non-finite check, optimizer step or skip, EMA, zero grads
+//
+// then the scheduler steps, records are logged, and validation / checkpoints run when due.
+// Resume is exact: a checkpoint is taken only between optimizer steps, and holds everything that
+// decides the rest of the run (weights, optimizer and scheduler state, the loader's position,
+// best-so-far); libtorch's RNG is reseeded from (seed, step) before each step (rng.ts).
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Module } from '../nn/index.js';
+import { autocast, inferenceMode, runAsync, tidy, type Tensor } from '../torch/index.js';
+import { clipGradNorm_, type Optimizer, type Scheduler } from '../optim/index.js';
+import type { DataLoader } from '../data/loader.js';
+import { batchToTensors } from '../data/to-tensors.js';
+import type { Batch } from '../data/types.js';
+import { writeFileAtomic } from '../data/splits.js';
+import type { SegmentationOutput } from '../models/segmentation.js';
+import type { TrainConfig } from './config.js';
+import type { Evaluator, LossFn } from './defaults.js';
+import { latestCheckpoint, listCheckpoints, loadCheckpoint, removeLeftovers, testPause, writeCheckpoint, writeWeights, type TrainState } from './checkpoint.js';
+import { JsonlLog, trainProgress, type TrainProgress } from './logging.js';
+import { ModelEma } from './ema.js';
+import { rngState, seedStep } from './rng.js';
+import { totalSteps } from './setup.js';
+
+export interface TrainerHooks {
+  /**
+   * Called after the last backward of each step, before clipping and the optimizer step, with
+   * the parameters being optimized: where a data-parallel mode all-reduces the gradients.
+   */
+  reduceGradients?(params: Tensor[]): void | Promise<void>;
+  /** Every record written to train.jsonl. */
+  onRecord?(record: Record<string, unknown>): void;
+}
+
+export interface TrainerParts {
+  config: TrainConfig;
+  model: Module;
+  optimizer: Optimizer;
+  /** Stepped once per optimizer step. */
+  scheduler: (Scheduler & { step(): void }) | null;
+  trainLoader: DataLoader;
+  valLoader: DataLoader;
+  loss: LossFn;
+  /** A fresh evaluator per validation pass. */
+  makeEvaluator: () => Evaluator;
+  /** Builds another model of the same architecture (for the EMA copy). */
+  buildModel?: () => Module;
+  hooks?: TrainerHooks;
+  /** Where lines for people go (default console.log). */
+  print?: (line: string) => void;
+}
+
+export interface FitResult {
+  step: number;
+  epoch: number;
+  best: TrainState['best'];
+  lastMetrics: Record<string, number> | null;
+  skipped: number;
+  stoppedEarly: boolean;
+  runDir: string;
+}
+
+/** A non-finite loss or gradient under nonFinite 'stop' (or past maxSkipped). */
+export class NonFiniteError extends Error {
+  constructor(
+    message: string,
+    readonly step: number,
+    readonly terms: Record<string, number>,
+  ) {
+    super(message);
+    this.name = 'NonFiniteError';
+  }
+}
+
+const fmt = (terms: Record<string, number>): string => Object.entries(terms).map(([k, v]) => `${k}=${v}`).join(', ');
+
+export class Trainer {
+  readonly cfg: TrainConfig;
+  readonly runDir: string;
+  readonly checkpointDir: string;
+  readonly log: JsonlLog;
+  readonly ema: ModelEma | null;
+  readonly total: number;
+  private readonly params: Tensor[];
+  private readonly print: (line: string) => void;
+  // run state (what a checkpoint saves besides tensors)
+  step = 0;
+  best: TrainState['best'] = null;
+  sinceBest = 0;
+  skipped = 0;
+  lastMetrics: Record<string, number> | null = null;
+  private stopRequested = false;
+  private finished = false;
+  private progress: TrainProgress | undefined;
+
+  constructor(readonly parts: TrainerParts) {
+    this.cfg = parts.config;
+    this.runDir = join(this.cfg.outDir, this.cfg.name);
+    this.checkpointDir = join(this.runDir, 'checkpoints');
+    this.log = new JsonlLog(join(this.runDir, 'train.jsonl'));
+    this.total = totalSteps(this.cfg, parts.trainLoader);
+    this.params = parts.optimizer.paramGroups.flatMap((g) => g.params);
+    this.print = parts.print ?? ((line) => console.log(line));
+    if (this.cfg.ema.enabled) {
+      if (!parts.buildModel) throw new Error('Trainer: ema.enabled needs buildModel (to make the averaged copy)');
+      this.ema = new ModelEma(parts.buildModel(), parts.model, this.cfg.ema.decay);
+    } else this.ema = null;
+  }
+
+  /** The model validated and saved as best: the EMA copy when EMA is on. */
+  get evalModel(): Module {
+    return this.ema?.shadow ?? this.parts.model;
+  }
+
+  private record(r: Record<string, unknown> & { type: string }): void {
+    this.log.write(r);
+    this.parts.hooks?.onRecord?.(r);
+  }
+
+  private say(line: string): void {
+    if (this.progress) this.progress.log(line);
+    else this.print(line);
+  }
+
+  /**
+   * Prepares runs/<name>/: with `resume`, loads the newest complete checkpoint (removing what an
+   * interrupted write left); without, refuses a run folder that already has checkpoints.
+   * Returns the step resumed from (0 for a fresh run).
+   */
+  start(resume: boolean): number {
+    mkdirSync(this.runDir, { recursive: true });
+    const leftovers = removeLeftovers(this.checkpointDir);
+    const latest = latestCheckpoint(this.checkpointDir);
+    if (!resume) {
+      if (latest) {
+        throw new Error(`${this.runDir} already has checkpoints (newest ${latest}); pass --resume to continue it, or give another run name (--set name=...)`);
+      }
+      writeFileAtomic(join(this.runDir, 'config.json'), JSON.stringify(this.cfg, null, 2) + '\n');
+      writeFileAtomic(this.log.file, '');
+      return 0;
+    }
+    if (!latest) {
+      if (!existsSync(join(this.runDir, 'config.json'))) throw new Error(`--resume: ${this.runDir} has no run to resume (no config.json); start it without --resume`);
+      this.print(`${this.runDir}: no complete checkpoint yet, starting from the beginning`);
+      writeFileAtomic(join(this.runDir, 'config.json'), JSON.stringify(this.cfg, null, 2) + '\n');
+      writeFileAtomic(this.log.file, '');
+      return 0;
+    }
+    const state = loadCheckpoint(latest, { model: this.parts.model, optimizer: this.parts.optimizer, scheduler: this.parts.scheduler, ema: this.ema?.shadow ?? null });
+    this.parts.trainLoader.loadState(state.loader);
+    this.step = state.step;
+    this.best = state.best;
+    this.sinceBest = state.sinceBest;
+    this.skipped = state.skipped;
+    this.lastMetrics = state.lastMetrics;
+    this.finished = state.finished;
+    this.log.truncateAfter(state.step);
+    this.record({ type: 'resume', step: state.step, epoch: state.epoch, from: latest, removed: leftovers });
+    this.print(`resumed ${this.runDir} from ${latest} (step ${state.step}, epoch ${state.epoch}, batch ${state.loader.position})${leftovers.length ? `; removed an interrupted write: ${leftovers.join(', ')}` : ''}`);
+    return state.step;
+  }
+
+  // ---- one step, in phases ----
+
+  /** Forward, loss and backward of one batch, its gradient scaled by `scale`. Returns the loss values. */
+  async forwardBackward(batch: Batch, scale: number): Promise<Record<string, number>> {
+    const { model, loss } = this.parts;
+    const amp = this.cfg.train.amp;
+    const channelsLast = this.cfg.model.channelsLast;
+    const names: string[] = ['loss'];
+    const plain: Record<string, number> = {};
+    // runAsync runs the closure at once (it queues the ops), so names are known when it returns
+    const values = await runAsync(() =>
+      tidy(() => {
+        const { images, masks } = batchToTensors(batch, { channelsLast });
+        if (!masks) throw new Error('Trainer: a training batch has no masks; semantic training needs a mask per image');
+        const forward = () => loss(model.call(images) as SegmentationOutput, masks);
+        const r = amp ? autocast('cpu', forward) : forward();
+        r.total.mul(scale).backward();
+        const kept: Tensor[] = [r.total.detach()];
+        for (const [k, v] of Object.entries(r.terms ?? {})) {
+          if (typeof v === 'number') plain[k] = v;
+          else (names.push(k), kept.push(v.detach()));
+        }
+        return kept;
+      }),
+    );
+    const out: Record<string, number> = {};
+    values.forEach((t, i) => {
+      out[names[i]!] = t.item();
+      t.dispose();
+    });
+    return { ...out, ...plain };
+  }
+
+  /** Clipping, the non-finite check, then the optimizer step (or a skip), EMA and zeroing the grads. */
+  async applyStep(losses: Record<string, number>, epoch: number): Promise<'stepped' | 'skipped'> {
+    const { optimizer, model } = this.parts;
+    const t = this.cfg.train;
+    let gradNorm: number | undefined;
+    if (t.gradClip !== undefined) {
+      const norm = await runAsync(() => clipGradNorm_(this.params, t.gradClip!));
+      gradNorm = norm.item();
+      norm.dispose();
+    }
+    const finite = Object.values(losses).every(Number.isFinite) && (gradNorm === undefined || Number.isFinite(gradNorm));
+    if (!finite) {
+      const terms = gradNorm === undefined ? losses : { ...losses, gradNorm };
+      const where = `step ${this.step + 1} of ${this.total} (epoch ${epoch})`;
+      if (t.nonFinite === 'stop') {
+        optimizer.zeroGrad();
+        throw new NonFiniteError(`non-finite loss at ${where}: ${fmt(terms)}. The weights are those of the last finite step; lower optimizer.lr, set train.gradClip, or set train.nonFinite: skip`, this.step + 1, terms);
+      }
+      this.skipped++;
+      optimizer.zeroGrad();
+      this.record({ type: 'skip', step: this.step + 1, epoch, terms, skipped: this.skipped });
+      this.say(`skipped ${where}: non-finite ${fmt(terms)} (${this.skipped} skipped so far, limit ${t.maxSkipped})`);
+      if (this.skipped > t.maxSkipped) {
+        throw new NonFiniteError(`${this.skipped} steps skipped for non-finite losses, more than train.maxSkipped (${t.maxSkipped}); last at ${where}: ${fmt(terms)}`, this.step + 1, terms);
+      }
+      return 'skipped';
+    }
+    await runAsync(() => optimizer.step());
+    optimizer.zeroGrad();
+    if (this.ema) await runAsync(() => this.ema!.update(model));
+    return 'stepped';
+  }
+
+  // ---- validation and checkpoints ----
+
+  async validate(epoch: number): Promise<Record<string, number>> {
+    const model = this.evalModel;
+    const loader = this.parts.valLoader;
+    loader.loadState({ ...loader.state(), epoch: 0, position: 0 }); // the same batches every time
+    const evaluator = this.parts.makeEvaluator();
+    const channelsLast = this.cfg.model.channelsLast;
+    const wasTraining = this.parts.model.training;
+    model.eval();
+    try {
+      for await (const batch of loader) {
+        await runAsync(() =>
+          inferenceMode(() =>
+            tidy(() => {
+              const { images, masks } = batchToTensors(batch, { channelsLast });
+              if (!masks) throw new Error('Trainer: a validation batch has no masks');
+              evaluator.update(model.call(images) as SegmentationOutput, masks);
+            }),
+          ),
+        );
+      }
+    } finally {
+      if (!this.ema) model.train(wasTraining);
+    }
+    const metrics = evaluator.compute();
+    const key = this.cfg.val.metric;
+    if (!(key in metrics)) throw new Error(`val.metric: '${key}' is not among the metrics the evaluator reports (${Object.keys(metrics).join(', ')})`);
+    this.lastMetrics = metrics;
+    this.record({ type: 'val', step: this.step, epoch, metrics });
+    const value = metrics[key]!;
+    const { mode } = this.cfg.val;
+    const delta = this.cfg.earlyStopping.minDelta;
+    const improved = Number.isFinite(value) && (this.best === null || (mode === 'max' ? value > this.best.value + delta : value < this.best.value - delta));
+    const shown = Object.entries(metrics).filter(([k]) => !k.includes('.')).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
+    if (improved) {
+      this.best = { metric: key, value, step: this.step, epoch };
+      this.sinceBest = 0;
+      writeWeights(join(this.runDir, 'best.safetensors'), model, { step: String(this.step), epoch: String(epoch), metric: key, value: String(value) });
+      this.record({ type: 'best', step: this.step, epoch, metric: key, value });
+    } else this.sinceBest++;
+    this.say(`validation at step ${this.step} (epoch ${epoch}): ${shown}${improved ? ' (best so far)' : ` (best ${this.best?.value.toFixed(4) ?? '-'} at step ${this.best?.step ?? '-'})`}`);
+    const patience = this.cfg.earlyStopping.patience;
+    if (patience !== undefined && this.sinceBest >= patience) {
+      this.stopRequested = true;
+      this.record({ type: 'stop', step: this.step, epoch, reason: `no ${key} improvement in ${patience} validations` });
+      this.say(`early stopping: no ${key} improvement in ${patience} validations (best ${this.best?.value.toFixed(4)} at step ${this.best?.step})`);
+    }
+    return metrics;
+  }
+
+  /** Writes a resumable checkpoint of the current step (between optimizer steps only). */
+  checkpoint(): string {
+    const loader = this.parts.trainLoader.state();
+    const path = writeCheckpoint(
+      this.checkpointDir,
+      { model: this.parts.model, optimizer: this.parts.optimizer, scheduler: this.parts.scheduler, ema: this.ema?.shadow ?? null },
+      {
+        step: this.step,
+        epoch: loader.position === this.parts.trainLoader.length ? loader.epoch + 1 : loader.epoch,
+        loader,
+        rng: rngState(this.cfg.seed),
+        best: this.best,
+        sinceBest: this.sinceBest,
+        skipped: this.skipped,
+        lastMetrics: this.lastMetrics,
+        finished: this.finished,
+      },
+      this.cfg.checkpoint.keep,
+    );
+    return path;
+  }
+
+  // ---- the loop ----
+
+  /** Trains to the end (or early stop) and writes last.safetensors; `resume` continues a stopped run. */
+  async fit(opts: { resume?: boolean } = {}): Promise<FitResult> {
+    const start = this.start(opts.resume ?? false);
+    const { trainLoader, scheduler, model } = this.parts;
+    const { gradAccum, logEvery } = this.cfg.train;
+    const { val, checkpoint } = this.cfg;
+    const lr = (): number => this.parts.optimizer.paramGroups[0]!.lr;
+    if (this.finished) {
+      this.print(`${this.runDir} had finished at step ${this.step}; nothing to resume (start a new run with another name to train more)`);
+      return this.result();
+    }
+    model.train();
+    this.progress = trainProgress(this.total, start);
+    let recent: number[] = [];
+    let epoch = trainLoader.state().epoch;
+    try {
+      while (this.step < this.total && !this.stopRequested) {
+        epoch = trainLoader.state().epoch;
+        const nb = trainLoader.length;
+        let group: Record<string, number>[] = [];
+        let interrupted = false;
+        for await (const batch of trainLoader) {
+          const b = trainLoader.state().position - 1; // index of this batch in the epoch
+          const groupStart = Math.floor(b / gradAccum) * gradAccum;
+          const groupSize = Math.min(gradAccum, nb - groupStart);
+          if (group.length === 0) seedStep(this.cfg.seed, this.step);
+          group.push(await this.forwardBackward(batch, 1 / groupSize));
+          if (group.length < groupSize) continue;
+
+          const losses = averaged(group);
+          group = [];
+          await this.parts.hooks?.reduceGradients?.(this.params);
+          const outcome = await this.applyStep(losses, epoch + 1);
+          scheduler?.step();
+          this.step++;
+          if (outcome === 'stepped') recent = [...recent.slice(-19), losses.loss!];
+          if (this.step % logEvery === 0 || this.step === this.total) {
+            this.record({ type: 'train', step: this.step, epoch: epoch + 1, loss: losses.loss, terms: losses, lr: lr(), ...(outcome === 'skipped' ? { skipped: true } : {}) });
+          }
+          this.progress.update(this.step, { loss: mean(recent), lr: lr(), epoch: epoch + 1 });
+          if (val.unit === 'iteration' && this.step % val.every === 0) await this.validate(epoch + 1);
+          if (checkpoint.unit === 'iteration' && this.step % checkpoint.every === 0 && this.step < this.total && !this.stopRequested) this.checkpoint();
+          testPause(`step:${this.step}`);
+          if ((this.step >= this.total || this.stopRequested) && trainLoader.state().position < nb) {
+            interrupted = true; // mid-epoch; at the epoch's last batch the loop ends by itself
+            break;
+          }
+        }
+        if (interrupted) break;
+        // end of an epoch (the loader has moved on to the next one)
+        const done = trainLoader.state().epoch;
+        if (val.unit === 'epoch' && done % val.every === 0) await this.validate(done);
+        if (checkpoint.unit === 'epoch' && done % checkpoint.every === 0 && this.step < this.total && !this.stopRequested) this.checkpoint();
+        epoch = done;
+      }
+    } finally {
+      this.progress.stop();
+      this.progress = undefined;
+    }
+    // the end: a final checkpoint (marked finished) and the last weights
+    const endEpoch = trainLoader.state().epoch;
+    this.finished = true;
+    this.checkpoint();
+    writeWeights(join(this.runDir, 'last.safetensors'), this.evalModel, { step: String(this.step), epoch: String(endEpoch) });
+    this.record({ type: 'end', step: this.step, epoch: endEpoch, best: this.best, skipped: this.skipped });
+    this.print(`finished ${this.runDir} at step ${this.step} (epoch ${endEpoch})${this.best ? `: best ${this.best.metric} ${this.best.value.toFixed(4)} at step ${this.best.step}` : ''}`);
+    return this.result();
+  }
+
+  private result(): FitResult {
+    return { step: this.step, epoch: this.parts.trainLoader.state().epoch, best: this.best, lastMetrics: this.lastMetrics, skipped: this.skipped, stoppedEarly: this.stopRequested, runDir: this.runDir };
+  }
+
+  /** The checkpoints on disk, newest first (steps). */
+  checkpoints(): number[] {
+    return listCheckpoints(this.checkpointDir);
+  }
+
+  dispose(): void {
+    this.ema?.dispose();
+  }
+}
+
+function mean(xs: number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}
+
+/** Per-key mean over the batches of an accumulation group (a NaN anywhere stays NaN). */
+function averaged(group: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(group[0]!)) out[k] = mean(group.map((g) => g[k]!));
+  return out;
+}
