@@ -192,6 +192,12 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], raw: unknown):
       continue;
     }
     const got = valueAt(raw, i.path);
+    if (got === undefined && i.code === 'invalid_type') {
+      let s: JsonSchema | undefined = schemaJson();
+      for (const p of i.path) s = s?.properties?.[String(p)];
+      lines.push(`${where}: missing, and it has no default${s?.description ? ` (${s.description})` : ''}`);
+      continue;
+    }
     const shown = got === undefined ? 'nothing' : JSON.stringify(got);
     lines.push(`${where || '(root)'}: ${i.message}${i.code === 'custom' ? '' : ` (got ${shown && shown.length > 80 ? `${shown.slice(0, 77)}...` : shown})`}`);
   }
@@ -229,7 +235,7 @@ export function applyOverrides(raw: Record<string, unknown>, sets: readonly stri
 }
 
 /** Validates a raw config (already overridden); `source` names it in errors. */
-export function parseTrainConfig(raw: unknown, source = 'train config'): TrainConfig {
+export function parseTrainConfig(raw: unknown, source = '(object)'): TrainConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new Error(`${source}: a train config is a mapping with sections such as data, model, optimizer, train; got ${Array.isArray(raw) ? 'a list' : JSON.stringify(raw)}`);
   }

@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Module } from '../nn/index.js';
-import { autocast, inferenceMode, runAsync, tidy, type Tensor } from '../torch/index.js';
+import { autocast, inferenceMode, keep, noGrad, runAsync, tidy, type Tensor } from '../torch/index.js';
 import { clipGradNorm_, type Optimizer, type Scheduler } from '../optim/index.js';
 import type { DataLoader } from '../data/loader.js';
 import { batchToTensors } from '../data/to-tensors.js';
@@ -215,10 +215,12 @@ export class Trainer {
       const where = `step ${this.step + 1} of ${this.total} (epoch ${epoch})`;
       if (t.nonFinite === 'stop') {
         optimizer.zeroGrad();
+        this.record({ type: 'nonfinite', step: this.step + 1, epoch, terms });
         throw new NonFiniteError(`non-finite loss at ${where}: ${fmt(terms)}. The weights are those of the last finite step; lower optimizer.lr, set train.gradClip, or set train.nonFinite: skip`, this.step + 1, terms);
       }
       this.skipped++;
       optimizer.zeroGrad();
+      this.restoreBuffers(); // BatchNorm statistics of the bad batches are undone too
       this.record({ type: 'skip', step: this.step + 1, epoch, terms, skipped: this.skipped });
       this.say(`skipped ${where}: non-finite ${fmt(terms)} (${this.skipped} skipped so far, limit ${t.maxSkipped})`);
       if (this.skipped > t.maxSkipped) {
@@ -226,10 +228,26 @@ export class Trainer {
       }
       return 'skipped';
     }
+    this.dropSnapshot();
     await runAsync(() => optimizer.step());
     optimizer.zeroGrad();
     if (this.ema) await runAsync(() => this.ema!.update(model));
     return 'stepped';
+  }
+
+  /** Copies of the model's buffers (BatchNorm running statistics) from before a step's forwards. */
+  private snapshot: Array<[Tensor, Tensor]> | null = null;
+  private snapshotBuffers(): void {
+    this.dropSnapshot();
+    this.snapshot = noGrad(() => this.parts.model.buffers().map((b) => [b, keep(b.clone())] as [Tensor, Tensor]));
+  }
+  private restoreBuffers(): void {
+    if (this.snapshot) noGrad(() => this.snapshot!.forEach(([b, copy]) => b.copy_(copy)));
+    this.dropSnapshot();
+  }
+  private dropSnapshot(): void {
+    this.snapshot?.forEach(([, copy]) => copy.dispose());
+    this.snapshot = null;
   }
 
   // ---- validation and checkpoints ----
@@ -332,7 +350,10 @@ export class Trainer {
           const b = trainLoader.state().position - 1; // index of this batch in the epoch
           const groupStart = Math.floor(b / gradAccum) * gradAccum;
           const groupSize = Math.min(gradAccum, nb - groupStart);
-          if (group.length === 0) seedStep(this.cfg.seed, this.step);
+          if (group.length === 0) {
+            seedStep(this.cfg.seed, this.step);
+            if (this.cfg.train.nonFinite === 'skip') this.snapshotBuffers();
+          }
           group.push(await this.forwardBackward(batch, 1 / groupSize));
           if (group.length < groupSize) continue;
 
@@ -386,6 +407,7 @@ export class Trainer {
   }
 
   dispose(): void {
+    this.dropSnapshot();
     this.ema?.dispose();
   }
 }
