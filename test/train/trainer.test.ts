@@ -1,0 +1,276 @@
+// The Trainer in process on a tiny shapes dataset and a tiny UNet: non-finite losses (skip leaves
+// the whole state unchanged, stop names the step and terms, the skip cap), gradient accumulation,
+// best-by-metric and early stopping, EMA arithmetic, bfloat16 autocast, and the run folder.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkLeaksEachTest } from '../leak.js';
+import { noGrad, toRaw } from '../../src/torch/index.js';
+import { BatchNorm2d, type Module } from '../../src/nn/index.js';
+import { disposeStateDict, type Optimizer } from '../../src/optim/index.js';
+import { readSafetensors } from '../../src/io/safetensors.js';
+import { generateShapes } from '../../src/data/bundled.js';
+import { parseTrainConfig, type TrainConfigInput } from '../../src/train/config.js';
+import { buildData, buildModel, buildOptimizer, buildScheduler, totalSteps } from '../../src/train/setup.js';
+import { defaultEvaluator, defaultLoss, type Evaluator, type LossFn } from '../../src/train/defaults.js';
+import { NonFiniteError, Trainer, type TrainerHooks } from '../../src/train/trainer.js';
+import { ModelEma } from '../../src/train/ema.js';
+import { JsonlLog } from '../../src/train/logging.js';
+import { listCheckpoints } from '../../src/train/checkpoint.js';
+import { runTraining } from '../../src/train/run.js';
+
+checkLeaksEachTest();
+let tmp: string;
+let runs = 0;
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'segkit-trainer-'));
+  await generateShapes({ dir: join(tmp, 'shapes'), count: 12, size: 32 });
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+type Over = { [K in keyof TrainConfigInput]?: Partial<Exclude<TrainConfigInput[K], undefined>> & Record<string, unknown> };
+function config(over: Over = {}) {
+  const base: Record<string, Record<string, unknown>> = {
+    data: { path: join(tmp, 'shapes'), batchSize: 2, transforms: [{ name: 'normalize' }] },
+    model: { name: 'unet', options: { baseWidth: 4, depth: 2 } },
+    train: { iterations: 4 },
+  };
+  const merged: Record<string, unknown> = { name: `r${runs++}`, outDir: join(tmp, 'runs'), threads: 1 };
+  for (const k of new Set([...Object.keys(base), ...Object.keys(over)])) {
+    const a = base[k];
+    const b = (over as Record<string, unknown>)[k];
+    merged[k] = a && b && typeof b === 'object' ? { ...a, ...b } : (b ?? a);
+  }
+  return parseTrainConfig(merged);
+}
+
+interface Setup {
+  trainer: Trainer;
+  model: Module;
+  optimizer: Optimizer;
+  close(): Promise<void>;
+}
+
+async function setup(over: Over, opts: { wrap?: (l: LossFn) => LossFn; evaluator?: () => Evaluator; hooks?: TrainerHooks } = {}): Promise<Setup> {
+  const cfg = config(over);
+  const data = await buildData(cfg);
+  const model = buildModel(cfg, data.task);
+  const optimizer = buildOptimizer(cfg, model);
+  const scheduler = buildScheduler(cfg, optimizer, totalSteps(cfg, data.trainLoader));
+  const loss = defaultLoss(cfg, data.task);
+  const trainer = new Trainer({
+    config: cfg, model, optimizer, scheduler, trainLoader: data.trainLoader, valLoader: data.valLoader,
+    loss: opts.wrap ? opts.wrap(loss) : loss,
+    makeEvaluator: opts.evaluator ?? (() => defaultEvaluator(data.task)),
+    buildModel: () => buildModel(cfg, data.task),
+    ...(opts.hooks ? { hooks: opts.hooks } : {}),
+    print: () => {},
+  });
+  return {
+    trainer, model, optimizer,
+    async close() {
+      trainer.dispose();
+      loss.dispose();
+      optimizer.dispose();
+      model.dispose();
+      await data.trainLoader.close();
+      await data.valLoader.close();
+    },
+  };
+}
+
+/** Every byte of the model's state dict and the optimizer's state. */
+function snapshot(model: Module, optimizer: Optimizer): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, t] of model.stateDict()) out.set(`model.${k}`, Buffer.from(toRaw(t).data).toString('base64'));
+  const sd = optimizer.stateDict();
+  for (const [i, entry] of Object.entries(sd.state)) {
+    for (const [k, v] of Object.entries(entry)) out.set(`opt.${i}.${k}`, typeof v === 'object' && v !== null ? Buffer.from(toRaw(v).data).toString('base64') : String(v));
+  }
+  disposeStateDict(sd);
+  return out;
+}
+
+/** The loss, made NaN on the calls listed (1-based). */
+const nanOn = (calls: (n: number) => boolean) => (base: LossFn): LossFn => {
+  let n = 0;
+  return (out, target) => {
+    const r = base(out, target);
+    if (!calls(++n)) return r;
+    const bad = r.total.mul(Number.NaN);
+    return { total: bad, terms: { ce: bad } };
+  };
+};
+
+test('nonFinite skip: the skipped step leaves weights, BatchNorm buffers and optimizer state unchanged, and is counted', async () => {
+  const states = new Map<number, Map<string, string>>();
+  let s: Setup | undefined;
+  s = await setup({ train: { nonFinite: 'skip' } }, {
+    wrap: nanOn((n) => n === 2),
+    hooks: { onRecord: (r) => r.type === 'train' && states.set(r.step as number, snapshot(s!.model, s!.optimizer)) },
+  });
+  try {
+    const result = await s.trainer.fit();
+    assert.equal(result.skipped, 1);
+    assert.equal(result.step, 4);
+    assert.deepEqual(states.get(2), states.get(1), 'the skipped step 2 changed the state');
+    assert.notDeepEqual(states.get(3), states.get(2), 'step 3 trained');
+    const log = JsonlLog.read(s.trainer.log.file);
+    const skip = log.find((r) => r.type === 'skip')!;
+    assert.deepEqual([skip.step, (skip.terms as Record<string, unknown>).ce, skip.skipped], [2, null, 1]);
+    assert.equal(log.find((r) => r.type === 'train' && r.step === 2)!.skipped, true);
+  } finally {
+    await s.close();
+  }
+});
+
+test('nonFinite stop: fit rejects with the step and the loss terms, and the log records it', async () => {
+  const s = await setup({}, { wrap: nanOn((n) => n === 3) });
+  try {
+    await assert.rejects(s.trainer.fit(), (e: unknown) => {
+      assert.ok(e instanceof NonFiniteError);
+      assert.match(e.message, /non-finite loss at step 3 of 4 \(epoch 1\): loss=NaN, ce=NaN.*train\.nonFinite: skip/);
+      assert.equal(e.step, 3);
+      assert.ok(Number.isNaN(e.terms.ce));
+      return true;
+    });
+    assert.equal(JsonlLog.read(s.trainer.log.file).find((r) => r.type === 'nonfinite')?.step, 3);
+  } finally {
+    await s.close();
+  }
+});
+
+test('nonFinite skip stops once more than train.maxSkipped steps were skipped', async () => {
+  const s = await setup({ train: { nonFinite: 'skip', maxSkipped: 1 } }, { wrap: nanOn(() => true) });
+  try {
+    await assert.rejects(s.trainer.fit(), /2 steps skipped for non-finite losses, more than train\.maxSkipped \(1\); last at step 2/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('gradient accumulation: two batches of 1 make the same SGD step as one batch of 2', async () => {
+  const weights: Float32Array[][] = [];
+  for (const [batchSize, gradAccum] of [[2, 1], [1, 2]]) {
+    const s = await setup({
+      data: { batchSize },
+      model: { options: { baseWidth: 4, depth: 2, batchNorm: false } },
+      optimizer: { name: 'sgd', lr: 0.5, momentum: 0 },
+      train: { iterations: 1, gradAccum },
+    });
+    try {
+      await s.trainer.fit();
+      weights.push(s.model.parameters().map((p) => Float32Array.from(p.toArray() as number[])));
+    } finally {
+      await s.close();
+    }
+  }
+  const [a, b] = weights as [Float32Array[], Float32Array[]];
+  let maxDiff = 0;
+  let moved = 0;
+  a.forEach((w, i) => w.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - b[i]![j]!)))));
+  assert.ok(maxDiff < 1e-5, `weights differ by up to ${maxDiff}`);
+  // and the step was not a no-op: compare with the initial weights of the same seed
+  const cfg = config({ model: { options: { baseWidth: 4, depth: 2, batchNorm: false } } });
+  const init = buildModel(cfg, { numClasses: 4, ignoreIndex: 255 });
+  init.parameters().forEach((p, i) => (p.toArray() as number[]).forEach((v, j) => (moved = Math.max(moved, Math.abs(v - a[i]![j]!)))));
+  init.dispose();
+  assert.ok(moved > 1e-3, `the step moved the weights by only ${moved}`);
+});
+
+test('best.safetensors follows val.metric, and early stopping ends the run after `patience` validations without improvement', async () => {
+  const values = [0.5, 0.7, 0.6, 0.65, 0.9, 0.9];
+  let v = 0;
+  const s = await setup({ train: { iterations: undefined, epochs: 10 }, earlyStopping: { patience: 2 } }, {
+    evaluator: () => ({ update() {}, compute: () => ({ miou: values[v++]!, pixelAccuracy: 1 }) }),
+  });
+  try {
+    const r = await s.trainer.fit();
+    const perEpoch = 5;
+    assert.equal(r.stoppedEarly, true);
+    assert.equal(r.step, 4 * perEpoch);
+    assert.deepEqual(r.best, { metric: 'miou', value: 0.7, step: 2 * perEpoch, epoch: 2 });
+    const best = readSafetensors(join(s.trainer.runDir, 'best.safetensors')).metadata;
+    assert.deepEqual([best.metric, best.value, best.step], ['miou', '0.7', '10']);
+    const log = JsonlLog.read(s.trainer.log.file);
+    assert.deepEqual(log.filter((x) => x.type === 'val').map((x) => (x.metrics as { miou: number }).miou), [0.5, 0.7, 0.6, 0.65]);
+    assert.match(String(log.find((x) => x.type === 'stop')?.reason), /no miou improvement in 2 validations/);
+    const final = JSON.parse(readFileSync(join(s.trainer.checkpointDir, 'step-00000020', 'state.json'), 'utf8')) as { finished: boolean; sinceBest: number };
+    assert.deepEqual([final.finished, final.sinceBest], [true, 2]);
+  } finally {
+    await s.close();
+  }
+});
+
+test('ModelEma: each update moves the average by (1 - decay) towards the model; integer buffers are copied', () => {
+  const model = new BatchNorm2d(2);
+  const shadow = new BatchNorm2d(2);
+  noGrad(() => model.stateDict().get('weight')!.fill_(3));
+  const ema = new ModelEma(shadow, model, 0.9);
+  try {
+    assert.deepEqual(shadow.stateDict().get('weight')!.toArray(), [3, 3], 'the average starts as a copy of the model');
+    noGrad(() => {
+      model.stateDict().get('weight')!.add_(1); // 4
+      model.stateDict().get('num_batches_tracked')!.add_(5);
+    });
+    ema.update(model); // the shadow started from 3
+    const w = shadow.stateDict().get('weight')!.toArray() as number[];
+    w.forEach((x) => assert.ok(Math.abs(x - 3.1) < 1e-6, `weight ${x}, expected 0.9 * 3 + 0.1 * 4`));
+    assert.equal(shadow.stateDict().get('num_batches_tracked')!.item(), 5);
+    assert.equal(shadow.stateDict().get('weight')!.requiresGrad, false);
+    const other = new BatchNorm2d(2);
+    assert.throws(() => new ModelEma(other, model, 1), /decay must be in \(0, 1\)/);
+    other.dispose();
+  } finally {
+    ema.dispose();
+    model.dispose();
+  }
+});
+
+test('amp: bfloat16 autocast trains with finite losses and float32 weights', async () => {
+  const s = await setup({ train: { iterations: 2, amp: true } });
+  try {
+    await s.trainer.fit();
+    const losses = JsonlLog.read(s.trainer.log.file).filter((r) => r.type === 'train').map((r) => r.loss as number);
+    assert.equal(losses.length, 2);
+    assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
+    assert.ok(s.model.parameters().every((p) => p.dtype === 'float32'));
+  } finally {
+    await s.close();
+  }
+});
+
+test('runTraining writes runs/<name>/: config.json, train.jsonl (loss and scheduled lr per step, metrics per validation), checkpoints, best and last', async () => {
+  const cfg = config({
+    train: { iterations: 6 },
+    scheduler: { name: 'cosine' },
+    optimizer: { lr: 0.01 },
+    val: { every: 3, unit: 'iteration' },
+    checkpoint: { every: 2, unit: 'iteration', keep: 1 },
+  });
+  const lines: string[] = [];
+  const r = await runTraining(cfg, { print: (l) => lines.push(l) });
+  const dir = join(cfg.outDir, cfg.name);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), JSON.parse(JSON.stringify(cfg)));
+  const log = JsonlLog.read(join(dir, 'train.jsonl'));
+  const train = log.filter((x) => x.type === 'train');
+  assert.deepEqual(train.map((x) => x.step), [1, 2, 3, 4, 5, 6]);
+  assert.ok(train.every((x) => Number.isFinite(x.loss) && typeof x.lr === 'number'));
+  // cosine from 0.01 to 0 over 6 steps: the lr after step k is 0.005 * (1 + cos(pi k / 6))
+  train.forEach((x) => assert.ok(Math.abs((x.lr as number) - 0.005 * (1 + Math.cos((Math.PI * (x.step as number)) / 6))) < 1e-9, `lr at step ${x.step}: ${x.lr}`));
+  const vals = log.filter((x) => x.type === 'val');
+  assert.deepEqual(vals.map((x) => x.step), [3, 6]);
+  assert.ok(vals.every((x) => typeof (x.metrics as Record<string, number>).miou === 'number'));
+  assert.deepEqual(listCheckpoints(join(dir, 'checkpoints')), [6], 'keep: 1 leaves only the newest checkpoint');
+  assert.ok(existsSync(join(dir, 'best.safetensors')) && existsSync(join(dir, 'last.safetensors')));
+  assert.equal(r.step, 6);
+  assert.match(lines.join('\n'), /finished .* at step 6/);
+  // the last weights load back into the same architecture
+  const model = buildModel(cfg, { numClasses: 4, ignoreIndex: 255 });
+  const res = model.loadStateDict(readSafetensors(join(dir, 'last.safetensors')).tensors);
+  assert.deepEqual([res.missingKeys, res.unexpectedKeys], [[], []]);
+  model.dispose();
+});
