@@ -10,7 +10,7 @@
 // Resume is exact: a checkpoint is taken only between optimizer steps, and holds everything that
 // decides the rest of the run (weights, optimizer and scheduler state, the loader's position,
 // best-so-far); libtorch's RNG is reseeded from (seed, step) before each step (rng.ts).
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Module } from '../nn/index.js';
 import { autocast, inferenceMode, keep, noGrad, runAsync, tidy, type Tensor } from '../torch/index.js';
@@ -152,6 +152,7 @@ export class Trainer {
       writeFileAtomic(this.log.file, '');
       return 0;
     }
+    this.warnConfigChanges();
     const state = loadCheckpoint(latest, { model: this.parts.model, optimizer: this.parts.optimizer, scheduler: this.parts.scheduler, ema: this.ema?.shadow ?? null });
     this.parts.trainLoader.loadState(state.loader);
     this.step = state.step;
@@ -164,6 +165,15 @@ export class Trainer {
     this.record({ type: 'resume', step: state.step, epoch: state.epoch, from: latest, removed: leftovers });
     this.print(`resumed ${this.runDir} from ${latest} (step ${state.step}, epoch ${state.epoch}, batch ${state.loader.position})${leftovers.length ? `; removed an interrupted write: ${leftovers.join(', ')}` : ''}`);
     return state.step;
+  }
+
+  /** On resume: names the keys that differ from the run's config.json (exactness needs none). */
+  private warnConfigChanges(): void {
+    const file = join(this.runDir, 'config.json');
+    if (!existsSync(file)) return;
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    const changes = diffKeys(saved, JSON.parse(JSON.stringify(this.cfg)) as unknown);
+    if (changes.length) this.print(`warning: resuming with a config that differs from ${file}: ${changes.join('; ')} (the new values apply; an exact continuation needs the same config)`);
   }
 
   // ---- one step, in phases ----
@@ -421,4 +431,13 @@ function averaged(group: Record<string, number>[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of Object.keys(group[0]!)) out[k] = mean(group.map((g) => g[k]!));
   return out;
+}
+
+/** Dotted keys whose values differ between two plain JSON values, as `key: old -> new`. */
+function diffKeys(a: unknown, b: unknown, prefix = ''): string[] {
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    return [...new Set([...Object.keys(a), ...Object.keys(b)])].flatMap((k) => diffKeys(a[k], b[k], prefix ? `${prefix}.${k}` : k));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [`${prefix}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`];
 }

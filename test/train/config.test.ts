@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../paths.js';
@@ -89,4 +89,10 @@ test('segkit train --help lists every config key with its default', () => {
   assert.match(r.stdout, /--resume/);
   assert.match(r.stdout, /--set <key=value>/);
   assert.match(r.stdout, /scheduler\.name +\(default "none"\)/);
+});
+
+test('the configs/ presets validate', () => {
+  const files = readdirSync(join(repoRoot, 'configs')).filter((f) => /\.(ya?ml|json)$/.test(f));
+  assert.ok(files.length > 0);
+  for (const f of files) assert.doesNotThrow(() => loadTrainConfig(join(repoRoot, 'configs', f)), f);
 });

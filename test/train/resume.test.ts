@@ -101,4 +101,6 @@ test('a finished run is not trained further by --resume; a new run refuses an ex
   const fresh = train('ref');
   assert.equal(fresh.status, 1);
   assert.match(fresh.out, /already has checkpoints .*--resume/);
+  const changed = train('ref', '--resume', '--set', 'optimizer.lr=0.02');
+  assert.match(changed.out, /warning: resuming with a config that differs from .*config\.json: optimizer\.lr: 0\.01 -> 0\.02/);
 });
