@@ -75,7 +75,8 @@ const train = section({
   amp: z.boolean().default(false).describe('mixed precision: bfloat16 autocast on CPU'),
   nonFinite: z.enum(['stop', 'skip']).default('stop').describe('on a NaN/Inf loss or gradient: stop with the loss terms, or skip the step'),
   maxSkipped: int0.default(10).describe('with nonFinite skip: stop after this many skipped steps'),
-  logEvery: int1.default(1).describe('write a train.jsonl record every N steps'),
+  logEvery: int1.default(1).describe('write a train.jsonl record (and TensorBoard scalars) every N steps'),
+  tensorboard: z.boolean().default(true).describe('also write TensorBoard event files into the run folder'),
 });
 
 const val = section({

@@ -25,6 +25,7 @@ import type { Evaluator, LossFn } from './defaults.js';
 import { latestCheckpoint, listCheckpoints, loadCheckpoint, removeLeftovers, testPause, writeCheckpoint, writeWeights, type TrainState } from './checkpoint.js';
 import { JsonlLog, trainProgress, type TrainProgress } from './logging.js';
 import { ModelEma } from './ema.js';
+import { EventWriter } from './tensorboard.js';
 import { rngState, seedStep } from './rng.js';
 import { totalSteps } from './setup.js';
 
@@ -98,6 +99,7 @@ export class Trainer {
   private stopRequested = false;
   private finished = false;
   private progress: TrainProgress | undefined;
+  private events: EventWriter | undefined;
 
   constructor(readonly parts: TrainerParts) {
     this.cfg = parts.config;
@@ -120,6 +122,12 @@ export class Trainer {
 
   private record(r: Record<string, unknown> & { type: string }): void {
     this.log.write(r);
+    if (this.events && r.step !== undefined) {
+      const step = r.step as number;
+      const finite = (o: unknown, prefix: string) => Object.fromEntries(Object.entries(o as Record<string, number>).filter(([, v]) => Number.isFinite(v)).map(([k, v]) => [prefix + k, v]));
+      if (r.type === 'train') this.events.scalars(step, { ...finite(r.terms, 'train/'), 'train/lr': r.lr as number });
+      else if (r.type === 'val') this.events.scalars(step, finite(r.metrics, 'val/'));
+    }
     this.parts.hooks?.onRecord?.(r);
   }
 
@@ -135,6 +143,7 @@ export class Trainer {
    */
   start(resume: boolean): number {
     mkdirSync(this.runDir, { recursive: true });
+    if (this.cfg.train.tensorboard) this.events = new EventWriter(this.runDir);
     const leftovers = removeLeftovers(this.checkpointDir);
     const latest = latestCheckpoint(this.checkpointDir);
     if (!resume) {
@@ -162,6 +171,7 @@ export class Trainer {
     this.lastMetrics = state.lastMetrics;
     this.finished = state.finished;
     this.log.truncateAfter(state.step);
+    this.events?.restartAt(state.step);
     this.record({ type: 'resume', step: state.step, epoch: state.epoch, from: latest, removed: leftovers });
     this.print(`resumed ${this.runDir} from ${latest} (step ${state.step}, epoch ${state.epoch}, batch ${state.loader.position})${leftovers.length ? `; removed an interrupted write: ${leftovers.join(', ')}` : ''}`);
     return state.step;

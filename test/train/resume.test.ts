@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../paths.js';
 import { generateShapes } from '../../src/data/bundled.js';
 import { JsonlLog } from '../../src/train/logging.js';
+import { readEvents } from './tfevents-reader.js';
 
 const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 let tmp: string;
@@ -79,6 +80,11 @@ test('SIGKILL mid-epoch, then --resume: final weights, optimizer and EMA bit-ide
   assert.equal(r.status, 0, r.out);
   assert.match(r.out, /resumed .* from .*step-00000006 \(step 6, epoch 1, batch 1\)/);
   assertSameEnd('mid');
+  // TensorBoard: one event file per process; the resumed one opens with a session start at step 6
+  const files = readdirSync(join(tmp, 'runs', 'mid')).filter((f) => f.startsWith('events.out.tfevents.'));
+  assert.equal(files.length, 2);
+  const starts = files.map((f) => readEvents(join(tmp, 'runs', 'mid', f))[1]).filter((e) => e?.sessionStatus !== undefined);
+  assert.deepEqual(starts.map((e) => [e!.step, e!.sessionStatus]), [[6, 1]]);
 });
 
 test('SIGKILL during a checkpoint write: the partial checkpoint is ignored and removed, resume is still exact', async () => {

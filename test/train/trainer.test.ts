@@ -3,7 +3,7 @@
 // best-by-metric and early stopping, EMA arithmetic, bfloat16 autocast, and the run folder.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkLeaksEachTest } from '../leak.js';
@@ -20,6 +20,7 @@ import { ModelEma } from '../../src/train/ema.js';
 import { JsonlLog } from '../../src/train/logging.js';
 import { listCheckpoints } from '../../src/train/checkpoint.js';
 import { runTraining } from '../../src/train/run.js';
+import { readEvents } from './tfevents-reader.js';
 
 checkLeaksEachTest();
 let tmp: string;
@@ -268,6 +269,13 @@ test('runTraining writes runs/<name>/: config.json, train.jsonl (loss and schedu
   assert.ok(existsSync(join(dir, 'best.safetensors')) && existsSync(join(dir, 'last.safetensors')));
   assert.equal(r.step, 6);
   assert.match(lines.join('\n'), /finished .* at step 6/);
+  // TensorBoard scalars mirror the JSONL records
+  const tb = readdirSync(dir).filter((f) => f.startsWith('events.out.tfevents.'));
+  assert.equal(tb.length, 1);
+  const events = readEvents(join(dir, tb[0]!)).filter((e) => e.scalars);
+  const tbLoss = events.filter((e) => 'train/loss' in e.scalars!).map((e) => [e.step, e.scalars!['train/loss']]);
+  assert.deepEqual(tbLoss, train.map((x) => [x.step, Math.fround(x.loss as number)]));
+  assert.deepEqual(events.filter((e) => 'val/miou' in e.scalars!).map((e) => e.step), [3, 6]);
   // the last weights load back into the same architecture
   const model = buildModel(cfg, { numClasses: 4, ignoreIndex: 255 });
   const res = model.loadStateDict(readSafetensors(join(dir, 'last.safetensors')).tensors);
