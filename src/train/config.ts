@@ -17,7 +17,7 @@ const size = z.union([int1, z.tuple([int1, int1])]);
 const section = <T extends z.ZodRawShape>(shape: T) => z.object(shape).strict().prefault({} as never);
 
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw', 'radam'] as const;
-export const SCHEDULERS = ['none', 'onecycle', 'poly', 'cosine', 'step', 'multistep'] as const;
+export const SCHEDULERS = ['none', 'onecycle', 'poly', 'cosine', 'step', 'multistep', 'plateau'] as const;
 
 const data = section({
   path: z.string().min(1).describe('dataset folder, dataset config (.yaml/.json), CSV index or split CSV (required)'),
@@ -53,7 +53,7 @@ const optimizer = section({
 });
 
 const scheduler = section({
-  name: z.enum(SCHEDULERS).default('none').describe(`lr schedule, stepped every optimizer step: ${SCHEDULERS.join(', ')}`),
+  name: z.enum(SCHEDULERS).default('none').describe(`lr schedule, stepped every optimizer step (plateau: after each validation, on val.metric): ${SCHEDULERS.join(', ')}`),
   warmupIters: int0.default(0).describe('linear warm-up steps in front of the schedule (0: none)'),
   warmupFactor: z.number().gt(0).max(1).default(1 / 3).describe('warm-up start lr as a fraction of the lr'),
   maxLr: z.number().positive().optional().describe('onecycle peak lr (default optimizer.lr)'),
@@ -64,7 +64,8 @@ const scheduler = section({
   minLr: z.number().min(0).default(0).describe('cosine/poly: final lr'),
   stepSize: int1.optional().describe('step: steps between lr drops (required for step)'),
   milestones: z.array(int1).default([]).describe('multistep: steps at which the lr drops'),
-  gamma: z.number().positive().default(0.1).describe('step/multistep: lr factor at each drop'),
+  gamma: z.number().positive().default(0.1).describe('step/multistep/plateau: lr factor at each drop'),
+  patience: int0.default(10).describe('plateau: validations without improvement before the lr drops'),
 });
 
 const train = section({
@@ -134,6 +135,9 @@ export const trainConfigSchema = z
     }
     if (c.scheduler.name === 'step' && c.scheduler.stepSize === undefined) {
       ctx.addIssue({ code: 'custom', path: ['scheduler', 'stepSize'], message: 'scheduler step needs stepSize (steps between drops)' });
+    }
+    if (c.scheduler.name === 'plateau' && c.scheduler.warmupIters > 0) {
+      ctx.addIssue({ code: 'custom', path: ['scheduler', 'warmupIters'], message: 'scheduler plateau takes no warm-up; set warmupIters 0' });
     }
     if (c.scheduler.name === 'multistep' && c.scheduler.milestones.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['scheduler', 'milestones'], message: 'scheduler multistep needs milestones, e.g. [1000, 2000]' });

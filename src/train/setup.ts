@@ -4,7 +4,7 @@ import { setNumThreads } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
 import { create } from '../models/registry.js';
 import '../models/zoo.js';
-import { SGD, Adam, AdamW, RAdam, OneCycleLR, PolynomialLR, CosineAnnealingLR, StepLR, MultiStepLR, LinearLR, withWarmup, type Optimizer, type Scheduler, type LRScheduler } from '../optim/index.js';
+import { SGD, Adam, AdamW, RAdam, ReduceLROnPlateau, OneCycleLR, PolynomialLR, CosineAnnealingLR, StepLR, MultiStepLR, LinearLR, withWarmup, type Optimizer, type Scheduler, type LRScheduler } from '../optim/index.js';
 import { SegDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
 import { openInput } from '../data/doctor/input.js';
@@ -13,6 +13,9 @@ import { evalPreset, trainPreset, type StepConfig } from '../data/transforms/ind
 import type { TrainConfig } from './config.js';
 import type { TaskInfo } from './defaults.js';
 import { seedInit } from './rng.js';
+
+/** A schedule stepped every optimizer step, or ReduceLROnPlateau stepped with each validation's metric. */
+export type RunScheduler = (Scheduler & { step(): void }) | ReduceLROnPlateau;
 
 export interface RunData {
   train: SegDataset;
@@ -80,7 +83,7 @@ export function totalSteps(cfg: TrainConfig, loader: DataLoader): number {
 }
 
 /** The lr schedule of the config over `total` optimizer steps (null for 'none' without warm-up). */
-export function buildScheduler(cfg: TrainConfig, optimizer: Optimizer, total: number): (Scheduler & { step(): void }) | null {
+export function buildScheduler(cfg: TrainConfig, optimizer: Optimizer, total: number): RunScheduler | null {
   const s = cfg.scheduler;
   const warm = s.warmupIters;
   if (warm >= total && s.name !== 'none') throw new Error(`scheduler.warmupIters (${warm}) must be below the run's ${total} steps`);
@@ -104,6 +107,8 @@ export function buildScheduler(cfg: TrainConfig, optimizer: Optimizer, total: nu
     case 'multistep':
       inner = new MultiStepLR(optimizer, { milestones: s.milestones, gamma: s.gamma });
       break;
+    case 'plateau':
+      return new ReduceLROnPlateau(optimizer, { mode: cfg.val.mode, factor: s.gamma, patience: s.patience, minLr: s.minLr });
   }
   return warm > 0 ? withWarmup(inner, { iters: warm, startFactor: s.warmupFactor }) : inner;
 }

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Module } from '../nn/index.js';
 import { autocast, inferenceMode, keep, noGrad, runAsync, tidy, type Tensor } from '../torch/index.js';
-import { clipGradNorm_, type Optimizer, type Scheduler } from '../optim/index.js';
+import { clipGradNorm_, ReduceLROnPlateau, type Optimizer } from '../optim/index.js';
 import type { DataLoader } from '../data/loader.js';
 import { batchToTensors } from '../data/to-tensors.js';
 import type { Batch } from '../data/types.js';
@@ -27,7 +27,7 @@ import { JsonlLog, trainProgress, type TrainProgress } from './logging.js';
 import { ModelEma } from './ema.js';
 import { EventWriter } from './tensorboard.js';
 import { rngState, seedStep } from './rng.js';
-import { totalSteps } from './setup.js';
+import { totalSteps, type RunScheduler } from './setup.js';
 
 export interface TrainerHooks {
   /**
@@ -43,8 +43,8 @@ export interface TrainerParts {
   config: TrainConfig;
   model: Module;
   optimizer: Optimizer;
-  /** Stepped once per optimizer step. */
-  scheduler: (Scheduler & { step(): void }) | null;
+  /** Stepped once per optimizer step; ReduceLROnPlateau after each validation, with val.metric. */
+  scheduler: RunScheduler | null;
   trainLoader: DataLoader;
   valLoader: DataLoader;
   loss: LossFn;
@@ -113,6 +113,19 @@ export class Trainer {
       if (!parts.buildModel) throw new Error('Trainer: ema.enabled needs buildModel (to make the averaged copy)');
       this.ema = new ModelEma(parts.buildModel(), parts.model, this.cfg.ema.decay);
     } else this.ema = null;
+    this.checkMetricName();
+  }
+
+  /** Fails before training when val.metric is not a name the evaluator reports (read from an empty pass). */
+  private checkMetricName(): void {
+    let names: string[];
+    try {
+      names = Object.keys(this.parts.makeEvaluator().compute());
+    } catch {
+      return; // an evaluator that cannot compute before seeing data is checked at the first validation
+    }
+    const key = this.cfg.val.metric;
+    if (names.length > 0 && !names.includes(key)) throw new Error(`val.metric: '${key}' is not among the metrics the evaluator reports (${names.join(', ')})`);
   }
 
   /** The model validated and saved as best: the EMA copy when EMA is on. */
@@ -301,6 +314,8 @@ export class Trainer {
     this.lastMetrics = metrics;
     this.record({ type: 'val', step: this.step, epoch, metrics });
     const value = metrics[key]!;
+    const sched = this.parts.scheduler;
+    if (sched instanceof ReduceLROnPlateau && Number.isFinite(value)) sched.step(value);
     const { mode } = this.cfg.val;
     const delta = this.cfg.earlyStopping.minDelta;
     const improved = Number.isFinite(value) && (this.best === null || (mode === 'max' ? value > this.best.value + delta : value < this.best.value - delta));
@@ -381,7 +396,7 @@ export class Trainer {
           group = [];
           await this.parts.hooks?.reduceGradients?.(this.params);
           const outcome = await this.applyStep(losses, epoch + 1);
-          scheduler?.step();
+          if (scheduler && !(scheduler instanceof ReduceLROnPlateau)) scheduler.step();
           this.step++;
           if (outcome === 'stepped') recent = [...recent.slice(-19), losses.loss!];
           if (this.step % logEvery === 0 || this.step === this.total) {

@@ -62,23 +62,32 @@ async function setup(over: Over, opts: { wrap?: (l: LossFn) => LossFn; evaluator
   const optimizer = buildOptimizer(cfg, model);
   const scheduler = buildScheduler(cfg, optimizer, totalSteps(cfg, data.trainLoader));
   const loss = defaultLoss(cfg, data.task);
-  const trainer = new Trainer({
+  const release = async () => {
+    loss.dispose();
+    optimizer.dispose();
+    model.dispose();
+    await data.trainLoader.close();
+    await data.valLoader.close();
+  };
+  let trainer: Trainer;
+  try {
+    trainer = new Trainer({
     config: cfg, model, optimizer, scheduler, trainLoader: data.trainLoader, valLoader: data.valLoader,
     loss: opts.wrap ? opts.wrap(loss) : loss,
     makeEvaluator: opts.evaluator ?? (() => defaultEvaluator(data.task)),
     buildModel: () => buildModel(cfg, data.task),
     ...(opts.hooks ? { hooks: opts.hooks } : {}),
     print: () => {},
-  });
+    });
+  } catch (e) {
+    await release();
+    throw e;
+  }
   return {
     trainer, model, optimizer,
     async close() {
       trainer.dispose();
-      loss.dispose();
-      optimizer.dispose();
-      model.dispose();
-      await data.trainLoader.close();
-      await data.valLoader.close();
+      await release();
     },
   };
 }
@@ -186,7 +195,10 @@ test('best.safetensors follows val.metric, and early stopping ends the run after
   const values = [0.5, 0.7, 0.6, 0.65, 0.9, 0.9];
   let v = 0;
   const s = await setup({ train: { iterations: undefined, epochs: 10 }, earlyStopping: { patience: 2 } }, {
-    evaluator: () => ({ update() {}, compute: () => ({ miou: values[v++]!, pixelAccuracy: 1 }) }),
+    evaluator: () => {
+      let seen = false;
+      return { update: () => void (seen = true), compute: () => ({ miou: seen ? values[v++]! : NaN, pixelAccuracy: 1 }) };
+    },
   });
   try {
     const r = await s.trainer.fit();
@@ -204,6 +216,51 @@ test('best.safetensors follows val.metric, and early stopping ends the run after
   } finally {
     await s.close();
   }
+});
+
+test('the reduceGradients hook (data-parallel all-reduce point) runs once per optimizer step, between backward and the update', async () => {
+  let calls = 0;
+  let before: Map<string, string> | undefined;
+  let s: Setup | undefined;
+  s = await setup({ optimizer: { name: 'sgd', lr: 0.1, momentum: 0 }, train: { iterations: 2, gradAccum: 2 } }, {
+    hooks: {
+      reduceGradients(params) {
+        if (calls++ === 0) before = snapshot(s!.model, s!.optimizer);
+        assert.ok(params.length > 0);
+        for (const p of params) {
+          const g = p.grad;
+          if (!g) continue;
+          noGrad(() => g.zero_()); // a reduction that cancels every gradient: SGD then changes nothing
+          g.dispose();
+        }
+      },
+    },
+  });
+  try {
+    await s.trainer.fit();
+    assert.equal(calls, 2, 'once per optimizer step (2 steps of 2 accumulated batches)');
+    const after = snapshot(s.model, s.optimizer);
+    for (const [k, v] of before!) if (!k.includes('running_') && !k.includes('num_batches')) assert.equal(after.get(k), v, `${k} changed`);
+  } finally {
+    await s.close();
+  }
+});
+
+test('scheduler plateau lowers the lr after validations without improvement', async () => {
+  const s = await setup({ train: { iterations: undefined, epochs: 3 }, optimizer: { lr: 0.01 }, scheduler: { name: 'plateau', patience: 0, gamma: 0.5 } }, {
+    evaluator: () => ({ update() {}, compute: () => ({ miou: 0.5 }) }),
+  });
+  try {
+    await s.trainer.fit();
+    const lrs = JsonlLog.read(s.trainer.log.file).filter((r) => r.type === 'train').map((r) => [r.epoch, r.lr]);
+    assert.deepEqual([...new Set(lrs.map(([e, lr]) => `${e}:${lr}`))], ['1:0.01', '2:0.01', '3:0.005']);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a val.metric the evaluator does not report fails before training, naming the ones it does', async () => {
+  await assert.rejects(setup({ val: { metric: 'dice' } }), /val\.metric: 'dice' is not among the metrics the evaluator reports \(.*pixelAccuracy, miou\)/);
 });
 
 test('ModelEma: each update moves the average by (1 - decay) towards the model; integer buffers are copied', () => {
