@@ -2,7 +2,7 @@
 // loaders, the model (seeded, from the registry), the optimizer and the lr schedule by name.
 import { setNumThreads } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
-import { create } from '../models/registry.js';
+import { create, listModels, modelEntry, type ModelEntry } from '../models/registry.js';
 import '../models/zoo.js';
 import { SGD, Adam, AdamW, RAdam, ReduceLROnPlateau, OneCycleLR, PolynomialLR, CosineAnnealingLR, StepLR, MultiStepLR, LinearLR, withWarmup, type Optimizer, type Scheduler, type LRScheduler } from '../optim/index.js';
 import { SegDataset } from '../data/dataset.js';
@@ -28,7 +28,9 @@ export interface RunData {
 /** Opens the dataset, splits it and builds the loaders. */
 export async function buildData(cfg: TrainConfig): Promise<RunData> {
   const d = cfg.data;
-  const opened = await openInput(d.path, { ...(d.labelMap ? { labelMap: d.labelMap } : {}), ...(d.maskMode ? { maskMode: d.maskMode } : {}) });
+  const opened = await openInput(d.path, { ...(d.labelMap ? { labelMap: d.labelMap } : {}), ...(d.maskMode ? { maskMode: d.maskMode } : {}) }).catch((e: Error) => {
+    throw new Error(`data.path: ${e.message}`, { cause: e });
+  });
   const split = opened.split ?? randomSplit(opened.spec.refs, d.splitRatios, { seed: d.splitSeed });
   const parts = applySplit(opened.spec, split);
   for (const [key, part] of [['data.trainPart', d.trainPart], ['data.valPart', d.valPart]] as const) {
@@ -52,8 +54,23 @@ export async function buildData(cfg: TrainConfig): Promise<RunData> {
 /** Builds the model of the config, seeded, with `numClasses` from the data (same call for the EMA copy). */
 export function buildModel(cfg: TrainConfig, task: TaskInfo): Module {
   if (cfg.threads !== undefined) setNumThreads(cfg.threads);
+  let entry: ModelEntry;
+  try {
+    entry = modelEntry(cfg.model.name);
+  } catch (e) {
+    throw new Error(`model.name: ${(e as Error).message}`, { cause: e });
+  }
+  if (entry.kind !== 'semantic') {
+    throw new Error(`model.name: '${entry.name}' is a ${entry.kind} network, not a segmentation model; segmentation models: ${listModels('semantic').map((m) => m.name).join(', ')}`);
+  }
   seedInit(cfg.seed);
-  const model = create(cfg.model.name, { ...cfg.model.options, numClasses: task.numClasses });
+  let model: Module;
+  try {
+    model = create(entry.name, { ...cfg.model.options, numClasses: task.numClasses });
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new Error(`${/option/.test(msg) ? 'model.options' : 'model'}: ${msg}`, { cause: e });
+  }
   return cfg.model.channelsLast ? model.toChannelsLast() : model;
 }
 

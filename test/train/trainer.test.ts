@@ -263,6 +263,14 @@ test('a val.metric the evaluator does not report fails before training, naming t
   await assert.rejects(setup({ val: { metric: 'dice' } }), /val\.metric: 'dice' is not among the metrics the evaluator reports \(.*pixelAccuracy, miou\)/);
 });
 
+test('config errors found while building name their key: data.path, model.name, model.options', async () => {
+  await assert.rejects(buildData(config({ data: { path: join(tmp, 'nope') } })), /^Error: data\.path: .*nope does not exist/);
+  const task = { numClasses: 4, ignoreIndex: 255 };
+  assert.throws(() => buildModel(config({ model: { name: 'resnet18' } }), task), /model\.name: 'resnet18' is a classification network, not a segmentation model; segmentation models: .*unet/);
+  assert.throws(() => buildModel(config({ model: { name: 'unett' } }), task), /model\.name: unknown model 'unett'; did you mean 'unet'/);
+  assert.throws(() => buildModel(config({ model: { options: { bogus: 1 } } }), task), /model\.options: unet: unknown option bogus/);
+});
+
 test('ModelEma: each update moves the average by (1 - decay) towards the model; integer buffers are copied', () => {
   const model = new BatchNorm2d(2);
   const shadow = new BatchNorm2d(2);
