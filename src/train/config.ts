@@ -103,13 +103,25 @@ const ema = section({
   decay: z.number().gt(0).lt(1).default(0.999).describe('EMA decay per optimizer step'),
 });
 
-const loss = z
-  .looseObject({
-    labelSmoothing: z.number().min(0).max(1).default(0).describe('cross-entropy label smoothing'),
-    classWeights: z.array(z.number().min(0)).optional().describe('cross-entropy class weights, one per class'),
+// The loss spec has the shape of src/losses' `lossSpecSchema` (output, ignoreIndex, auxWeight,
+// terms), so that schema can replace this one as it is; until it lands only 'ce' terms run.
+const ceTerm = z
+  .object({
+    name: z.literal('ce'),
+    weight: z.number().min(0).default(1),
+    classWeights: z.array(z.number().min(0)).min(1).optional(),
+    labelSmoothing: z.number().min(0).max(1).default(0),
   })
-  .prefault({})
-  .describe('loss spec (until src/losses lands: cross-entropy with the ignore index of the label map)');
+  .strict();
+const loss = z
+  .object({
+    output: z.enum(['softmax']).default('softmax').describe('model output kind (softmax over classes)'),
+    ignoreIndex: z.number().int().optional().describe('target value left out of the loss (default: the label map ignore index, else 255)'),
+    auxWeight: z.number().min(0).default(0.5).describe("weight of the aux head's loss when the model returns aux"),
+    terms: z.array(ceTerm).min(1).prefault([{ name: 'ce' }]).describe('terms summed with their weights, e.g. [{ name: ce, classWeights: [...], labelSmoothing: 0.1 }]'),
+  })
+  .strict()
+  .prefault({} as never);
 
 export const trainConfigSchema = z
   .object({

@@ -37,7 +37,7 @@ export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Prom
     return await trainer.fit({ resume: opts.resume ?? false });
   } finally {
     trainer?.dispose();
-    loss.dispose();
+    loss.dispose?.();
     optimizer.dispose();
     model.dispose();
     await data.trainLoader.close();

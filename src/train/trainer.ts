@@ -119,10 +119,13 @@ export class Trainer {
   /** Fails before training when val.metric is not a name the evaluator reports (read from an empty pass). */
   private checkMetricName(): void {
     let names: string[];
+    const evaluator = this.parts.makeEvaluator();
     try {
-      names = Object.keys(this.parts.makeEvaluator().compute());
+      names = Object.keys(evaluator.compute());
     } catch {
       return; // an evaluator that cannot compute before seeing data is checked at the first validation
+    } finally {
+      evaluator.dispose?.();
     }
     const key = this.cfg.val.metric;
     if (names.length > 0 && !names.includes(key)) throw new Error(`val.metric: '${key}' is not among the metrics the evaluator reports (${names.join(', ')})`);
@@ -308,7 +311,12 @@ export class Trainer {
     } finally {
       if (!this.ema) model.train(wasTraining);
     }
-    const metrics = evaluator.compute();
+    let metrics: Record<string, number>;
+    try {
+      metrics = evaluator.compute();
+    } finally {
+      evaluator.dispose?.();
+    }
     const key = this.cfg.val.metric;
     if (!(key in metrics)) throw new Error(`val.metric: '${key}' is not among the metrics the evaluator reports (${Object.keys(metrics).join(', ')})`);
     this.lastMetrics = metrics;

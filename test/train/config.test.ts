@@ -27,6 +27,7 @@ test('a minimal config gets every default', () => {
   assert.deepEqual([c.train.gradAccum, c.train.amp, c.train.nonFinite, c.train.epochs], [1, false, 'stop', undefined]);
   assert.deepEqual([c.val.every, c.val.unit, c.val.metric, c.val.mode], [1, 'epoch', 'miou', 'max']);
   assert.deepEqual([c.checkpoint.every, c.checkpoint.keep, c.ema.enabled], [1, 2, false]);
+  assert.deepEqual(c.loss, { output: 'softmax', auxWeight: 0.5, terms: [{ name: 'ce', weight: 1, labelSmoothing: 0 }] });
 });
 
 test('an unknown key names its dotted path, suggests the close one and lists the valid keys', () => {
@@ -49,8 +50,8 @@ test('a wrong value names the key, what is allowed and what was given', () => {
 test('--set overrides dotted keys with YAML-typed values and is validated like the file', () => {
   const raw = applyOverrides({ data: { path: 'x' } }, ['optimizer.lr=0.01', 'train.amp=true', 'data.crop=[64, 48]', 'name=quick', 'scheduler.name=poly', 'train.gradClip=null']);
   assert.deepEqual(raw, { data: { path: 'x', crop: [64, 48] }, optimizer: { lr: 0.01 }, train: { amp: true, gradClip: null }, name: 'quick', scheduler: { name: 'poly' } });
-  const c = parseTrainConfig(applyOverrides({ data: { path: 'x' } }, ['optimizer.lr=0.01', 'data.crop=[64, 48]']));
-  assert.deepEqual([c.optimizer.lr, c.data.crop], [0.01, [64, 48]]);
+  const c = parseTrainConfig(applyOverrides({ data: { path: 'x' } }, ['optimizer.lr=0.01', 'data.crop=[64, 48]', 'loss.terms=[{name: ce, classWeights: [1, 2]}]']));
+  assert.deepEqual([c.optimizer.lr, c.data.crop, c.loss.terms[0]!.classWeights], [0.01, [64, 48], [1, 2]]);
   assert.match(errorOf(() => parseTrainConfig(applyOverrides({ data: { path: 'x' } }, ['optimizer.lrr=1']))), /optimizer\.lrr: unknown key \(did you mean lr\?\)/);
   assert.match(errorOf(() => applyOverrides({ data: { path: 'x' } }, ['data.path.sub=1'])), /data\.path is "x", not a section/);
   assert.match(errorOf(() => applyOverrides({}, ['lr'])), /expected key=value/);

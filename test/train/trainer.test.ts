@@ -7,14 +7,14 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkLeaksEachTest } from '../leak.js';
-import { noGrad, toRaw } from '../../src/torch/index.js';
+import { F, manualSeed, noGrad, randn, tensor, tidy, toRaw } from '../../src/torch/index.js';
 import { BatchNorm2d, type Module } from '../../src/nn/index.js';
 import { disposeStateDict, type Optimizer } from '../../src/optim/index.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { generateShapes } from '../../src/data/bundled.js';
 import { parseTrainConfig, type TrainConfigInput } from '../../src/train/config.js';
 import { buildData, buildModel, buildOptimizer, buildScheduler, totalSteps } from '../../src/train/setup.js';
-import { defaultEvaluator, defaultLoss, type Evaluator, type LossFn } from '../../src/train/defaults.js';
+import { defaultEvaluator, defaultLoss, flattenMetrics, type Evaluator, type LossFn } from '../../src/train/defaults.js';
 import { NonFiniteError, Trainer, type TrainerHooks } from '../../src/train/trainer.js';
 import { ModelEma } from '../../src/train/ema.js';
 import { JsonlLog } from '../../src/train/logging.js';
@@ -63,7 +63,7 @@ async function setup(over: Over, opts: { wrap?: (l: LossFn) => LossFn; evaluator
   const scheduler = buildScheduler(cfg, optimizer, totalSteps(cfg, data.trainLoader));
   const loss = defaultLoss(cfg, data.task);
   const release = async () => {
-    loss.dispose();
+    loss.dispose?.();
     optimizer.dispose();
     model.dispose();
     await data.trainLoader.close();
@@ -260,7 +260,7 @@ test('scheduler plateau lowers the lr after validations without improvement', as
 });
 
 test('a val.metric the evaluator does not report fails before training, naming the ones it does', async () => {
-  await assert.rejects(setup({ val: { metric: 'dice' } }), /val\.metric: 'dice' is not among the metrics the evaluator reports \(.*pixelAccuracy, miou\)/);
+  await assert.rejects(setup({ val: { metric: 'dice' } }), /val\.metric: 'dice' is not among the metrics the evaluator reports \(miou, pixelAccuracy, iou\.background/);
 });
 
 test('config errors found while building name their key: data.path, model.name, model.options', async () => {
@@ -269,6 +269,34 @@ test('config errors found while building name their key: data.path, model.name, 
   assert.throws(() => buildModel(config({ model: { name: 'resnet18' } }), task), /model\.name: 'resnet18' is a classification network, not a segmentation model; segmentation models: .*unet/);
   assert.throws(() => buildModel(config({ model: { name: 'unett' } }), task), /model\.name: unknown model 'unett'; did you mean 'unet'/);
   assert.throws(() => buildModel(config({ model: { options: { bogus: 1 } } }), task), /model\.options: unet: unknown option bogus/);
+});
+
+test('the stand-in loss runs the spec: weighted cross-entropy terms, the aux head at auxWeight, the ignore index', () => {
+  const cfg = config({ loss: { auxWeight: 0.25, terms: [{ name: 'ce', weight: 2, labelSmoothing: 0.1 }] } });
+  const loss = defaultLoss(cfg, { numClasses: 4, ignoreIndex: 255 });
+  try {
+    tidy(() => {
+      manualSeed(0);
+      const out = randn([2, 4, 3, 3]);
+      const aux = randn([2, 4, 3, 3]);
+      const target = tensor([0, 1, 2, 3, 255, 1, 2, 3, 0, 1, 1, 1, 2, 2, 2, 3, 3, 255], { shape: [2, 3, 3], dtype: 'int64' });
+      const r = loss({ out, aux }, target);
+      const ce = (x: typeof out) => F.crossEntropy(x, target, { ignoreIndex: 255, labelSmoothing: 0.1 }).item();
+      assert.deepEqual(Object.keys(r.terms!), ['ce', 'aux.ce']);
+      assert.ok(Math.abs(r.total.item() - (2 * ce(out) + 0.25 * 2 * ce(aux))) < 1e-5);
+      assert.ok(Math.abs((r.terms!.ce as typeof out).item() - ce(out)) < 1e-6);
+    });
+  } finally {
+    loss.dispose?.();
+  }
+  assert.throws(() => defaultLoss(config({ loss: { terms: [{ name: 'ce', classWeights: [1, 2] }] } }), { numClasses: 4, ignoreIndex: 255 }), /loss\.terms\[0\]\.classWeights has 2 values but the dataset has 4 classes/);
+});
+
+test('flattenMetrics turns a metrics object into flat names (per-class by class name, nested by prefix), leaving matrices out', () => {
+  const flat = flattenMetrics({ miou: 0.5, iou: [1, Number.NaN], perImage: { miou: 0.25, dice: [0.5, 0.75] }, matrix: [[1, 2], [3, 4]], note: 'x' }, ['bg', 'fg']);
+  assert.deepEqual(Object.keys(flat), ['miou', 'iou.bg', 'iou.fg', 'perImage.miou', 'perImage.dice.bg', 'perImage.dice.fg']);
+  assert.deepEqual([flat.miou, flat['iou.bg'], flat['perImage.dice.fg']], [0.5, 1, 0.75]);
+  assert.ok(Number.isNaN(flat['iou.fg']));
 });
 
 test('ModelEma: each update moves the average by (1 - decay) towards the model; integer buffers are copied', () => {
