@@ -63,17 +63,23 @@ export function defaultLoss(cfg: TrainConfig, task: TaskInfo): LossFn & { dispos
   return Object.assign(fn, { dispose: () => terms.forEach((t) => t.weightTensor?.dispose()) });
 }
 
+/** Fields of a metrics object that echo its configuration or list class ids rather than measure. */
+const NOT_METRICS = new Set(['numClasses', 'ignoreIndex', 'foregroundClass', 'threshold', 'absent']);
+
 /**
- * Flattens a metrics object into `name -> number`: numbers as they are, per-class arrays as
- * `<name>.<class>`, nested objects as `<outer>.<inner>`; everything else (matrices) left out.
- * Made for src/metrics' `ConfusionMatrix.compute()` (miou, pixelAccuracy, iou[], perImage, ...).
+ * Flattens a metrics object into `name -> number`: numbers as they are, per-class arrays (one
+ * number per class) as `<name>.<class>`, nested objects as `<outer>.<inner>`; anything else
+ * (matrices, lists of class ids, configuration echoes) is left out. Made for src/metrics'
+ * `ConfusionMatrix.compute()` (miou, pixelAccuracy, iou[], perImage: {...}, ...).
  */
 export function flattenMetrics(m: object, classNames?: readonly string[], prefix = ''): Record<string, number> {
+  const numClasses = classNames?.length ?? (m as { numClasses?: unknown }).numClasses;
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(m)) {
+    if (NOT_METRICS.has(k)) continue;
     if (typeof v === 'number') out[prefix + k] = v;
-    else if (Array.isArray(v) && v.every((x) => typeof x === 'number')) v.forEach((x: number, i) => (out[`${prefix}${k}.${classNames?.[i] ?? i}`] = x));
-    else if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, flattenMetrics(v as object, classNames, `${prefix}${k}.`));
+    else if (Array.isArray(v) && v.length === numClasses && v.every((x) => typeof x === 'number')) v.forEach((x: number, i) => (out[`${prefix}${k}.${classNames?.[i] ?? i}`] = x));
+    else if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, flattenMetrics(v as object, classNames ?? (typeof numClasses === 'number' ? Array.from({ length: numClasses }, (_, i) => String(i)) : undefined), `${prefix}${k}.`));
   }
   return out;
 }

@@ -128,7 +128,7 @@ export class Trainer {
       evaluator.dispose?.();
     }
     const key = this.cfg.val.metric;
-    if (names.length > 0 && !names.includes(key)) throw new Error(`val.metric: '${key}' is not among the metrics the evaluator reports (${names.join(', ')})`);
+    if (names.length > 0 && !names.includes(key)) throw new Error(`val.metric: '${key}' is not among the metrics the evaluator reports: ${describeNames(names)}`);
   }
 
   /** The model validated and saved as best: the EMA copy when EMA is on. */
@@ -318,7 +318,7 @@ export class Trainer {
       evaluator.dispose?.();
     }
     const key = this.cfg.val.metric;
-    if (!(key in metrics)) throw new Error(`val.metric: '${key}' is not among the metrics the evaluator reports (${Object.keys(metrics).join(', ')})`);
+    if (!(key in metrics)) throw new Error(`val.metric: '${key}' is not among the metrics the evaluator reports: ${describeNames(Object.keys(metrics))}`);
     this.lastMetrics = metrics;
     this.record({ type: 'val', step: this.step, epoch, metrics });
     const value = metrics[key]!;
@@ -327,7 +327,7 @@ export class Trainer {
     const { mode } = this.cfg.val;
     const delta = this.cfg.earlyStopping.minDelta;
     const improved = Number.isFinite(value) && (this.best === null || (mode === 'max' ? value > this.best.value + delta : value < this.best.value - delta));
-    const shown = Object.entries(metrics).filter(([k]) => !k.includes('.')).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
+    const shown = Object.entries(metrics).filter(([k]) => !k.includes('.')).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ');
     if (improved) {
       this.best = { metric: key, value, step: this.step, epoch };
       this.sinceBest = 0;
@@ -473,4 +473,12 @@ function diffKeys(a: unknown, b: unknown, prefix = ''): string[] {
     return [...new Set([...Object.keys(a), ...Object.keys(b)])].flatMap((k) => diffKeys(a[k], b[k], prefix ? `${prefix}.${k}` : k));
   }
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [`${prefix}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`];
+}
+
+/** Metric names for a message: the summary ones, then how many per-class/nested ones with examples. */
+function describeNames(names: string[]): string {
+  const top = names.filter((n) => !n.includes('.'));
+  const rest = names.filter((n) => n.includes('.'));
+  const groups = [...new Set(rest.map((n) => n.slice(0, n.lastIndexOf('.'))))];
+  return `${top.join(', ')}${rest.length ? `; per class or nested: ${groups.map((g) => `${g}.<${rest.find((n) => n.startsWith(`${g}.`))!.slice(g.length + 1)}|...>`).join(', ')}` : ''}`;
 }

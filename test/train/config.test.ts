@@ -51,7 +51,7 @@ test('--set overrides dotted keys with YAML-typed values and is validated like t
   const raw = applyOverrides({ data: { path: 'x' } }, ['optimizer.lr=0.01', 'train.amp=true', 'data.crop=[64, 48]', 'name=quick', 'scheduler.name=poly', 'train.gradClip=null']);
   assert.deepEqual(raw, { data: { path: 'x', crop: [64, 48] }, optimizer: { lr: 0.01 }, train: { amp: true, gradClip: null }, name: 'quick', scheduler: { name: 'poly' } });
   const c = parseTrainConfig(applyOverrides({ data: { path: 'x' } }, ['optimizer.lr=0.01', 'data.crop=[64, 48]', 'loss.terms=[{name: ce, classWeights: [1, 2]}]']));
-  assert.deepEqual([c.optimizer.lr, c.data.crop, c.loss.terms[0]!.classWeights], [0.01, [64, 48], [1, 2]]);
+  assert.deepEqual([c.optimizer.lr, c.data.crop, (c.loss.terms[0] as { classWeights?: number[] }).classWeights], [0.01, [64, 48], [1, 2]]);
   assert.match(errorOf(() => parseTrainConfig(applyOverrides({ data: { path: 'x' } }, ['optimizer.lrr=1']))), /optimizer\.lrr: unknown key \(did you mean lr\?\)/);
   assert.match(errorOf(() => applyOverrides({ data: { path: 'x' } }, ['data.path.sub=1'])), /data\.path is "x", not a section/);
   assert.match(errorOf(() => applyOverrides({}, ['lr'])), /expected key=value/);
