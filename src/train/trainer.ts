@@ -158,14 +158,14 @@ export class Trainer {
    * Returns the step resumed from (0 for a fresh run).
    */
   start(resume: boolean): number {
+    const latest = latestCheckpoint(this.checkpointDir);
+    if (!resume && latest) {
+      throw new Error(`${this.runDir} already has checkpoints (newest ${latest}); pass --resume to continue it, or give another run name (--set name=...)`);
+    }
     mkdirSync(this.runDir, { recursive: true });
     if (this.cfg.train.tensorboard) this.events = new EventWriter(this.runDir);
     const leftovers = removeLeftovers(this.checkpointDir);
-    const latest = latestCheckpoint(this.checkpointDir);
     if (!resume) {
-      if (latest) {
-        throw new Error(`${this.runDir} already has checkpoints (newest ${latest}); pass --resume to continue it, or give another run name (--set name=...)`);
-      }
       writeFileAtomic(join(this.runDir, 'config.json'), JSON.stringify(this.cfg, null, 2) + '\n');
       writeFileAtomic(this.log.file, '');
       return 0;
@@ -403,14 +403,15 @@ export class Trainer {
           const losses = averaged(group);
           group = [];
           await this.parts.hooks?.reduceGradients?.(this.params);
+          const stepLr = lr(); // the lr this step uses (the scheduler then sets the next one)
           const outcome = await this.applyStep(losses, epoch + 1);
           if (scheduler && !(scheduler instanceof ReduceLROnPlateau)) scheduler.step();
           this.step++;
           if (outcome === 'stepped') recent = [...recent.slice(-19), losses.loss!];
           if (this.step % logEvery === 0 || this.step === this.total) {
-            this.record({ type: 'train', step: this.step, epoch: epoch + 1, loss: losses.loss, terms: losses, lr: lr(), ...(outcome === 'skipped' ? { skipped: true } : {}) });
+            this.record({ type: 'train', step: this.step, epoch: epoch + 1, loss: losses.loss, terms: losses, lr: stepLr, ...(outcome === 'skipped' ? { skipped: true } : {}) });
           }
-          this.progress.update(this.step, { loss: mean(recent), lr: lr(), epoch: epoch + 1 });
+          this.progress.update(this.step, { loss: mean(recent), lr: stepLr, epoch: epoch + 1 });
           if (val.unit === 'iteration' && this.step % val.every === 0) await this.validate(epoch + 1);
           if (checkpoint.unit === 'iteration' && this.step % checkpoint.every === 0 && this.step < this.total && !this.stopRequested) this.checkpoint();
           testPause(`step:${this.step}`);

@@ -104,9 +104,11 @@ test('a finished run is not trained further by --resume; a new run refuses an ex
   const again = train('ref', '--resume');
   assert.equal(again.status, 0, again.out);
   assert.match(again.out, /had finished at step 15/);
+  const before = readdirSync(join(tmp, 'runs', 'ref')).sort();
   const fresh = train('ref');
   assert.equal(fresh.status, 1);
   assert.match(fresh.out, /already has checkpoints .*--resume/);
+  assert.deepEqual(readdirSync(join(tmp, 'runs', 'ref')).sort(), before, 'a refused run writes nothing into the existing run folder');
   const changed = train('ref', '--resume', '--set', 'optimizer.lr=0.02');
   assert.match(changed.out, /warning: resuming with a config that differs from .*config\.json: optimizer\.lr: 0\.01 -> 0\.02/);
 });

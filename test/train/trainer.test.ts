@@ -357,8 +357,8 @@ test('runTraining writes runs/<name>/: config.json, train.jsonl (loss and schedu
   const train = log.filter((x) => x.type === 'train');
   assert.deepEqual(train.map((x) => x.step), [1, 2, 3, 4, 5, 6]);
   assert.ok(train.every((x) => Number.isFinite(x.loss) && typeof x.lr === 'number'));
-  // cosine from 0.01 to 0 over 6 steps: the lr after step k is 0.005 * (1 + cos(pi k / 6))
-  train.forEach((x) => assert.ok(Math.abs((x.lr as number) - 0.005 * (1 + Math.cos((Math.PI * (x.step as number)) / 6))) < 1e-9, `lr at step ${x.step}: ${x.lr}`));
+  // cosine from 0.01 to 0 over 6 steps: step k (1-based) runs at 0.005 * (1 + cos(pi (k - 1) / 6))
+  train.forEach((x) => assert.ok(Math.abs((x.lr as number) - 0.005 * (1 + Math.cos((Math.PI * ((x.step as number) - 1)) / 6))) < 1e-9, `lr at step ${x.step}: ${x.lr}`));
   const vals = log.filter((x) => x.type === 'val');
   assert.deepEqual(vals.map((x) => x.step), [3, 6]);
   assert.ok(vals.every((x) => typeof (x.metrics as Record<string, number>).miou === 'number'));
