@@ -9,7 +9,7 @@
 //   last.safetensors        weights at the end of training
 //
 // The weights files are plain safetensors state dicts, loadable by PyTorch's safetensors.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Module } from '../nn/index.js';
 import { fromRaw, toRaw, type Tensor } from '../torch/index.js';
@@ -68,6 +68,26 @@ export function testPause(where: string): void {
   for (;;) Atomics.wait(cell, 0, 0, 60_000);
 }
 
+/** Writes a file and flushes it to disk, so a rename that publishes it never points at lost data. */
+function writeDurable(path: string, data: Uint8Array | string): void {
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function syncDir(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function optimizerTensors(optimizer: Optimizer): { json: OptimizerStateJson; raw: Map<string, RawTensor> } {
   const sd = optimizer.stateDict();
   try {
@@ -91,9 +111,9 @@ export function writeCheckpoint(dir: string, parts: CheckpointParts, state: Omit
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
   const opt = optimizerTensors(parts.optimizer);
-  writeFileSync(join(tmp, 'model.safetensors'), serializeSafetensors(stateDictToRaw(parts.model), { format: 'pt' }));
-  writeFileSync(join(tmp, 'optimizer.safetensors'), serializeSafetensors(opt.raw));
-  if (parts.ema) writeFileSync(join(tmp, 'ema.safetensors'), serializeSafetensors(stateDictToRaw(parts.ema), { format: 'pt' }));
+  writeDurable(join(tmp, 'model.safetensors'), serializeSafetensors(stateDictToRaw(parts.model), { format: 'pt' }));
+  writeDurable(join(tmp, 'optimizer.safetensors'), serializeSafetensors(opt.raw));
+  if (parts.ema) writeDurable(join(tmp, 'ema.safetensors'), serializeSafetensors(stateDictToRaw(parts.ema), { format: 'pt' }));
   const full: TrainState = {
     version: STATE_VERSION,
     ...state,
@@ -101,9 +121,11 @@ export function writeCheckpoint(dir: string, parts: CheckpointParts, state: Omit
     scheduler: parts.scheduler?.stateDict() ?? null,
     savedAt: new Date().toISOString(),
   };
-  writeFileSync(join(tmp, 'state.json'), JSON.stringify(full, null, 1) + '\n');
+  writeDurable(join(tmp, 'state.json'), JSON.stringify(full, null, 1) + '\n');
+  syncDir(tmp);
   testPause(`checkpoint:${state.step}`);
   renameSync(tmp, final);
+  syncDir(dir);
   if (keep > 0) for (const old of listCheckpoints(dir).slice(keep)) rmSync(join(dir, stepDir(old)), { recursive: true, force: true });
   return final;
 }

@@ -436,6 +436,7 @@ export class Trainer {
     this.finished = true;
     this.checkpoint();
     writeWeights(join(this.runDir, 'last.safetensors'), this.evalModel, { step: String(this.step), epoch: String(endEpoch) });
+    writeFileAtomic(join(this.runDir, 'metrics.json'), JSON.stringify({ step: this.step, epoch: endEpoch, best: this.best, last: this.lastMetrics, skipped: this.skipped, stoppedEarly: this.stopRequested }, null, 2) + '\n');
     this.record({ type: 'end', step: this.step, epoch: endEpoch, best: this.best, skipped: this.skipped });
     this.print(`finished ${this.runDir} at step ${this.step} (epoch ${endEpoch})${this.best ? `: best ${this.best.metric} ${this.best.value.toFixed(4)} at step ${this.best.step}` : ''}`);
     return this.result();

@@ -364,6 +364,8 @@ test('runTraining writes runs/<name>/: config.json, train.jsonl (loss and schedu
   assert.ok(vals.every((x) => typeof (x.metrics as Record<string, number>).miou === 'number'));
   assert.deepEqual(listCheckpoints(join(dir, 'checkpoints')), [6], 'keep: 1 leaves only the newest checkpoint');
   assert.ok(existsSync(join(dir, 'best.safetensors')) && existsSync(join(dir, 'last.safetensors')));
+  const summary = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as { step: number; best: { metric: string; step: number }; last: { miou: number } };
+  assert.deepEqual([summary.step, summary.best.metric, typeof summary.last.miou], [6, 'miou', 'number']);
   assert.equal(r.step, 6);
   assert.match(lines.join('\n'), /finished .* at step 6/);
   // TensorBoard scalars mirror the JSONL records
