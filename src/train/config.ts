@@ -77,6 +77,7 @@ const train = section({
   nonFinite: z.enum(['stop', 'skip']).default('stop').describe('on a NaN/Inf loss or gradient: stop with the loss terms, or skip the step'),
   maxSkipped: int0.default(10).describe('with nonFinite skip: stop after this many skipped steps'),
   logEvery: int1.default(1).describe('write a train.jsonl record (and TensorBoard scalars) every N steps'),
+  samples: int0.default(4).describe('validation images drawn as image | truth | prediction rows into samples.png at the end (0: none)'),
   tensorboard: z.boolean().default(true).describe('also write TensorBoard event files into the run folder'),
 });
 

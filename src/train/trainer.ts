@@ -16,6 +16,9 @@ import type { Module } from '../nn/index.js';
 import { autocast, inferenceMode, keep, noGrad, runAsync, tidy, type Tensor } from '../torch/index.js';
 import { clipGradNorm_, ReduceLROnPlateau, type Optimizer } from '../optim/index.js';
 import type { DataLoader } from '../data/loader.js';
+import { SegDataset } from '../data/dataset.js';
+import type { StepConfig } from '../data/transforms/index.js';
+import { writeSamples } from './samples.js';
 import { batchToTensors } from '../data/to-tensors.js';
 import type { Batch } from '../data/types.js';
 import { writeFileAtomic } from '../data/splits.js';
@@ -436,6 +439,11 @@ export class Trainer {
     this.finished = true;
     this.checkpoint();
     writeWeights(join(this.runDir, 'last.safetensors'), this.evalModel, { step: String(this.step), epoch: String(endEpoch) });
+    const valSet = this.parts.valLoader.dataset;
+    if (this.cfg.train.samples > 0 && valSet instanceof SegDataset) {
+      const transform = this.parts.valLoader.compose.toJSON() as StepConfig[];
+      await writeSamples(join(this.runDir, 'samples.png'), this.evalModel, valSet, { count: this.cfg.train.samples, transform, ignoreIndex: this.parts.valLoader.ignoreIndex, channelsLast: this.cfg.model.channelsLast });
+    }
     writeFileAtomic(join(this.runDir, 'metrics.json'), JSON.stringify({ step: this.step, epoch: endEpoch, best: this.best, last: this.lastMetrics, skipped: this.skipped, stoppedEarly: this.stopRequested }, null, 2) + '\n');
     this.record({ type: 'end', step: this.step, epoch: endEpoch, best: this.best, skipped: this.skipped });
     this.print(`finished ${this.runDir} at step ${this.step} (epoch ${endEpoch})${this.best ? `: best ${this.best.metric} ${this.best.value.toFixed(4)} at step ${this.best.step}` : ''}`);

@@ -11,6 +11,7 @@ import { F, manualSeed, noGrad, randn, tensor, tidy, toRaw } from '../../src/tor
 import { BatchNorm2d, type Module } from '../../src/nn/index.js';
 import { disposeStateDict, type Optimizer } from '../../src/optim/index.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
+import { readImage } from '../../src/io/image.js';
 import { generateShapes } from '../../src/data/bundled.js';
 import { parseTrainConfig, type TrainConfigInput } from '../../src/train/config.js';
 import { buildData, buildModel, buildOptimizer, buildScheduler, totalSteps } from '../../src/train/setup.js';
@@ -364,6 +365,8 @@ test('runTraining writes runs/<name>/: config.json, train.jsonl (loss and schedu
   assert.ok(vals.every((x) => typeof (x.metrics as Record<string, number>).miou === 'number'));
   assert.deepEqual(listCheckpoints(join(dir, 'checkpoints')), [6], 'keep: 1 leaves only the newest checkpoint');
   assert.ok(existsSync(join(dir, 'best.safetensors')) && existsSync(join(dir, 'last.safetensors')));
+  const samples = await readImage(join(dir, 'samples.png'));
+  assert.deepEqual([samples.width, samples.height], [3 * 32, 2 * 32], 'two val images as image | truth | prediction rows');
   const summary = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as { step: number; best: { metric: string; step: number }; last: { miou: number } };
   assert.deepEqual([summary.step, summary.best.metric, typeof summary.last.miou], [6, 'miou', 'number']);
   assert.equal(r.step, 6);
