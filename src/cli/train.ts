@@ -9,7 +9,7 @@ export function registerTrainCommand(program: Command): void {
     .description('train a segmentation model from a YAML/JSON config; outputs go to <outDir>/<name>/')
     .argument('<config>', 'train config (.yaml/.yml/.json)')
     .option('--resume', 'continue the run from its newest complete checkpoint')
-    .option('--set <key=value>', 'override a config key (dotted, e.g. optimizer.lr=0.01); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--set <key=value>', 'override a config key (dotted, e.g. optimizer.lr=0.01; key=null unsets it); repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--dry-run', 'validate the config, print it with every default filled, and exit')
     .addHelpText('after', () => `\nConfig keys (section.key, default, meaning):\n${configHelp()}\n\nExample: segkit train configs/shapes-unet.yaml --set train.epochs=5 --set name=quick`)
     .action(async (file: string, o: { resume?: boolean; set: string[]; dryRun?: boolean }) => {

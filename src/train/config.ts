@@ -224,7 +224,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], raw: unknown):
 
 // ---- reading, overrides, validation -------------------------------------------------------
 
-/** Applies `key.sub=value` overrides (value read as YAML: numbers, booleans, null, [lists]). */
+/** Applies `key.sub=value` overrides (value read as YAML: numbers, booleans, [lists], {maps}); `key=null` removes the key. */
 export function applyOverrides(raw: Record<string, unknown>, sets: readonly string[]): Record<string, unknown> {
   const out = structuredClone(raw);
   for (const s of sets) {
@@ -247,7 +247,8 @@ export function applyOverrides(raw: Record<string, unknown>, sets: readonly stri
       }
       node = node[k] as Record<string, unknown>;
     });
-    node[keys[keys.length - 1]!] = value;
+    if (value === null) delete node[keys[keys.length - 1]!]; // key=null: back to the default / unset
+    else node[keys[keys.length - 1]!] = value;
   }
   return out;
 }

@@ -100,6 +100,8 @@ export class Trainer {
   skipped = 0;
   lastMetrics: Record<string, number> | null = null;
   private stopRequested = false;
+  /** Step of the latest validation (-1: none in this process). */
+  private validatedAt = -1;
   private finished = false;
   private progress: TrainProgress | undefined;
   private events: EventWriter | undefined;
@@ -323,6 +325,7 @@ export class Trainer {
     const key = this.cfg.val.metric;
     if (!(key in metrics)) throw new Error(`val.metric: '${key}' is not among the metrics the evaluator reports: ${describeNames(Object.keys(metrics))}`);
     this.lastMetrics = metrics;
+    this.validatedAt = this.step;
     this.record({ type: 'val', step: this.step, epoch, metrics });
     const value = metrics[key]!;
     const sched = this.parts.scheduler;
@@ -434,8 +437,11 @@ export class Trainer {
       this.progress.stop();
       this.progress = undefined;
     }
-    // the end: a final checkpoint (marked finished) and the last weights
-    const endEpoch = trainLoader.state().epoch;
+    // the end: a validation of the final weights (unless just done), a final checkpoint (marked
+    // finished) and the last weights
+    const loaderEnd = trainLoader.state();
+    const endEpoch = loaderEnd.position > 0 ? loaderEnd.epoch + 1 : loaderEnd.epoch; // 1-based when mid-epoch
+    if (this.validatedAt !== this.step) await this.validate(endEpoch);
     this.finished = true;
     this.checkpoint();
     writeWeights(join(this.runDir, 'last.safetensors'), this.evalModel, { step: String(this.step), epoch: String(endEpoch) });

@@ -48,8 +48,8 @@ test('a wrong value names the key, what is allowed and what was given', () => {
 });
 
 test('--set overrides dotted keys with YAML-typed values and is validated like the file', () => {
-  const raw = applyOverrides({ data: { path: 'x' } }, ['optimizer.lr=0.01', 'train.amp=true', 'data.crop=[64, 48]', 'name=quick', 'scheduler.name=poly', 'train.gradClip=null']);
-  assert.deepEqual(raw, { data: { path: 'x', crop: [64, 48] }, optimizer: { lr: 0.01 }, train: { amp: true, gradClip: null }, name: 'quick', scheduler: { name: 'poly' } });
+  const raw = applyOverrides({ data: { path: 'x' }, train: { epochs: 3 } }, ['optimizer.lr=0.01', 'train.amp=true', 'data.crop=[64, 48]', 'name=quick', 'scheduler.name=poly', 'train.epochs=null', 'train.iterations=9']);
+  assert.deepEqual(raw, { data: { path: 'x', crop: [64, 48] }, optimizer: { lr: 0.01 }, train: { amp: true, iterations: 9 }, name: 'quick', scheduler: { name: 'poly' } });
   const c = parseTrainConfig(applyOverrides({ data: { path: 'x' } }, ['optimizer.lr=0.01', 'data.crop=[64, 48]', 'loss.terms=[{name: ce, classWeights: [1, 2]}]']));
   assert.deepEqual([c.optimizer.lr, c.data.crop, (c.loss.terms[0] as { classWeights?: number[] }).classWeights], [0.01, [64, 48], [1, 2]]);
   assert.match(errorOf(() => parseTrainConfig(applyOverrides({ data: { path: 'x' } }, ['optimizer.lrr=1']))), /optimizer\.lrr: unknown key \(did you mean lr\?\)/);

@@ -337,6 +337,8 @@ test('amp: bfloat16 autocast trains with finite losses and float32 weights', asy
     assert.equal(losses.length, 2);
     assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
     assert.ok(s.model.parameters().every((p) => p.dtype === 'float32'));
+    // 2 steps end mid-epoch, before any epoch-end validation: the final weights are validated once
+    assert.deepEqual(JsonlLog.read(s.trainer.log.file).filter((r) => r.type === 'val').map((r) => r.step), [2]);
   } finally {
     await s.close();
   }
