@@ -51,10 +51,27 @@ export interface TrainProgress {
   stop(): void;
 }
 
-/** A bar over `total` steps starting at `start`; plain lines only when stderr is not a terminal. */
-export function trainProgress(total: number, start: number, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): TrainProgress {
+const duration = (s: number): string => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
+
+/**
+ * A bar over `total` steps starting at `start` when stderr is a terminal; otherwise (logs, CI) a
+ * plain status line on stdout at most every `everySeconds`.
+ */
+export function trainProgress(total: number, start: number, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr, everySeconds = 30): TrainProgress {
+  const t0 = Date.now();
   if (stream.isTTY !== true) {
-    return { update() {}, log: (line) => console.log(line), stop() {} };
+    let last = t0;
+    return {
+      update(step, v) {
+        const now = Date.now();
+        if (now - last < everySeconds * 1000 && step < total) return;
+        last = now;
+        const rate = (step - start) / Math.max((now - t0) / 1000, 1e-3);
+        console.log(`step ${step}/${total} (epoch ${v.epoch}) | ${rate.toFixed(2)} it/s | loss ${v.loss.toFixed(4)} | lr ${v.lr.toExponential(2)} | ETA ${duration((total - step) / Math.max(rate, 1e-9))}`);
+      },
+      log: (line) => console.log(line),
+      stop() {},
+    };
   }
   const bar = new SingleBar({
     stream,
@@ -64,7 +81,6 @@ export function trainProgress(total: number, start: number, stream: NodeJS.Writa
     etaBuffer: 50,
     fps: 5,
   });
-  const t0 = Date.now();
   bar.start(total, start, { epoch: '-', speed: '-', loss: '-', lr: '-' });
   return {
     update(step, v) {

@@ -169,7 +169,7 @@ export class Trainer {
     }
     mkdirSync(this.runDir, { recursive: true });
     if (this.cfg.train.tensorboard) this.events = new EventWriter(this.runDir);
-    const leftovers = removeLeftovers(this.checkpointDir);
+    const leftovers = [...removeLeftovers(this.checkpointDir), ...removeLeftovers(this.runDir)]; // temp files of killed writes
     if (!resume) {
       writeFileAtomic(join(this.runDir, 'config.json'), JSON.stringify(this.cfg, null, 2) + '\n');
       writeFileAtomic(this.log.file, '');
