@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../paths.js';
@@ -96,4 +96,18 @@ test('the configs/ presets validate', () => {
   const files = readdirSync(join(repoRoot, 'configs')).filter((f) => /\.(ya?ml|json)$/.test(f));
   assert.ok(files.length > 0);
   for (const f of files) assert.doesNotThrow(() => loadTrainConfig(join(repoRoot, 'configs', f)), f);
+});
+
+test("the README's training config example validates", () => {
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('## Training')))?.[1];
+  assert.ok(yaml, 'README has a yaml block under "## Training"');
+  const dir = mkdtempSync(join(tmpdir(), 'segkit-readme-cfg-'));
+  try {
+    writeFileSync(join(dir, 'c.yaml'), yaml);
+    const c = loadTrainConfig(join(dir, 'c.yaml'));
+    assert.deepEqual([c.name, c.scheduler.name, c.earlyStopping.patience], ['shapes-unet', 'onecycle', 10]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
