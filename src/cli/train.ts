@@ -19,6 +19,7 @@ export function registerTrainCommand(program: Command): void {
         return;
       }
       const { runTraining } = await import('../train/run.js');
-      await runTraining(cfg, { resume: o.resume ?? false });
+      const r = await runTraining(cfg, { resume: o.resume ?? false, handleSigint: true });
+      if (r.interrupted) process.exitCode = 130;
     });
 }

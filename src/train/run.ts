@@ -9,6 +9,8 @@ export interface RunOptions {
   resume?: boolean;
   hooks?: TrainerHooks;
   print?: (line: string) => void;
+  /** Ctrl-C stops after the current step with a checkpoint (a second one exits at once). */
+  handleSigint?: boolean;
 }
 
 export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Promise<FitResult> {
@@ -17,6 +19,7 @@ export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Prom
   const optimizer = buildOptimizer(cfg, model);
   const loss = defaultLoss(cfg, data.task); // plug point: buildLoss(cfg.loss) from src/losses
   let trainer: Trainer | undefined;
+  let onSigint: (() => void) | undefined;
   try {
     const scheduler = buildScheduler(cfg, optimizer, totalSteps(cfg, data.trainLoader));
     trainer = new Trainer({
@@ -33,9 +36,20 @@ export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Prom
       ...(opts.print ? { print: opts.print } : {}),
     });
     const print = opts.print ?? console.log;
+    if (opts.handleSigint) {
+      const t = trainer;
+      let presses = 0;
+      onSigint = () => {
+        if (++presses > 1) process.exit(130);
+        print('stopping after this step with a checkpoint (Ctrl-C again to quit at once)');
+        t.interrupt();
+      };
+      process.on('SIGINT', onSigint);
+    }
     print(`training ${cfg.model.name} on ${cfg.data.path}: ${data.train.length} train / ${data.val.length} val images, ${data.task.numClasses} classes, ${trainer.total} steps (${data.trainLoader.length} batches of ${cfg.data.batchSize} per epoch) -> ${trainer.runDir}`);
     return await trainer.fit({ resume: opts.resume ?? false });
   } finally {
+    if (onSigint) process.off('SIGINT', onSigint);
     trainer?.dispose();
     loss.dispose?.();
     optimizer.dispose();

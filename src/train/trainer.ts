@@ -67,6 +67,8 @@ export interface FitResult {
   lastMetrics: Record<string, number> | null;
   skipped: number;
   stoppedEarly: boolean;
+  /** Stopped by interrupt() with a checkpoint; `--resume` continues. */
+  interrupted: boolean;
   runDir: string;
 }
 
@@ -100,6 +102,7 @@ export class Trainer {
   skipped = 0;
   lastMetrics: Record<string, number> | null = null;
   private stopRequested = false;
+  private interruptRequested = false;
   /** Step of the latest validation (-1: none in this process). */
   private validatedAt = -1;
   private finished = false;
@@ -421,12 +424,13 @@ export class Trainer {
           if (val.unit === 'iteration' && this.step % val.every === 0) await this.validate(epoch + 1);
           if (checkpoint.unit === 'iteration' && this.step % checkpoint.every === 0 && this.step < this.total && !this.stopRequested) this.checkpoint();
           testPause(`step:${this.step}`);
+          if (this.interruptRequested) break;
           if ((this.step >= this.total || this.stopRequested) && trainLoader.state().position < nb) {
             interrupted = true; // mid-epoch; at the epoch's last batch the loop ends by itself
             break;
           }
         }
-        if (interrupted) break;
+        if (interrupted || this.interruptRequested) break;
         // end of an epoch (the loader has moved on to the next one)
         const done = trainLoader.state().epoch;
         if (val.unit === 'epoch' && done % val.every === 0) await this.validate(done);
@@ -436,6 +440,12 @@ export class Trainer {
     } finally {
       this.progress.stop();
       this.progress = undefined;
+    }
+    if (this.interruptRequested) {
+      const path = this.checkpoint();
+      this.record({ type: 'interrupt', step: this.step, checkpoint: path });
+      this.print(`interrupted at step ${this.step}; checkpoint ${path}. Continue with: segkit train <config> --resume`);
+      return this.result();
     }
     // the end: a validation of the final weights (unless just done), a final checkpoint (marked
     // finished) and the last weights
@@ -457,7 +467,12 @@ export class Trainer {
   }
 
   private result(): FitResult {
-    return { step: this.step, epoch: this.parts.trainLoader.state().epoch, best: this.best, lastMetrics: this.lastMetrics, skipped: this.skipped, stoppedEarly: this.stopRequested, runDir: this.runDir };
+    return { step: this.step, epoch: this.parts.trainLoader.state().epoch, best: this.best, lastMetrics: this.lastMetrics, skipped: this.skipped, stoppedEarly: this.stopRequested, interrupted: this.interruptRequested, runDir: this.runDir };
+  }
+
+  /** Asks a running fit() to stop after the current step with a checkpoint (Ctrl-C); resume continues exactly. */
+  interrupt(): void {
+    this.interruptRequested = true;
   }
 
   /** The checkpoints on disk, newest first (steps). */

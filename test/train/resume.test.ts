@@ -112,3 +112,25 @@ test('a finished run is not trained further by --resume; a new run refuses an ex
   const changed = train('ref', '--resume', '--set', 'optimizer.lr=0.02');
   assert.match(changed.out, /warning: resuming with a config that differs from .*config\.json: optimizer\.lr: 0\.01 -> 0\.02/);
 });
+
+test('Ctrl-C (SIGINT) stops after the current step with a checkpoint, exit code 130; --resume finishes the run', async () => {
+  const args = [cli, 'train', 'cfg.json', '--set', 'name=int', '--set', 'train.epochs=30', '--set', 'ema.enabled=false'];
+  const child = spawn(process.execPath, args, { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let sent = false;
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (!sent && out.includes('validation at step 5 ')) (sent = true), child.kill('SIGINT'); // once: a second Ctrl-C quits at once
+  });
+  assert.equal(await exited, 130, out);
+  const m = /interrupted at step (\d+); checkpoint (\S+)\./.exec(out);
+  assert.ok(m, out);
+  const step = Number(m[1]);
+  assert.ok(step >= 5 && step < 150, `stopped at step ${step}`);
+  assert.ok(existsSync(join(tmp, 'runs', 'int', 'checkpoints', `step-${String(step).padStart(8, '0')}`, 'state.json')));
+  const r = spawnSync(process.execPath, [...args, '--resume'], { cwd: tmp, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`resumed .* \\(step ${step},`));
+  assert.deepEqual(trainRecords('int').filter((x) => x.type === 'train').map((x) => x.step), Array.from({ length: 150 }, (_, i) => i + 1));
+});
