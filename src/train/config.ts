@@ -307,3 +307,12 @@ export function configHelp(): string {
   const w1 = Math.max(...rows.map((r) => r[1]!.length));
   return rows.map(([k, d, desc]) => `  ${k!.padEnd(w0)}  ${d!.padEnd(w1)}  ${desc}`).join('\n');
 }
+
+/** Dotted keys whose values differ between two plain JSON values, as `key: old -> new`. */
+export function configDiff(a: unknown, b: unknown, prefix = ''): string[] {
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    return [...new Set([...Object.keys(a), ...Object.keys(b)])].flatMap((k) => configDiff(a[k], b[k], prefix ? `${prefix}.${k}` : k));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [`${prefix}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`];
+}

@@ -13,18 +13,19 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Module } from '../nn/index.js';
-import { autocast, inferenceMode, keep, noGrad, runAsync, tidy, type Tensor } from '../torch/index.js';
+import { autocast, keep, noGrad, runAsync, tidy, type Tensor } from '../torch/index.js';
 import { clipGradNorm_, ReduceLROnPlateau, type Optimizer } from '../optim/index.js';
 import type { DataLoader } from '../data/loader.js';
 import { SegDataset } from '../data/dataset.js';
 import type { StepConfig } from '../data/transforms/index.js';
-import { writeSamples } from './samples.js';
 import { batchToTensors } from '../data/to-tensors.js';
 import type { Batch } from '../data/types.js';
 import { writeFileAtomic } from '../data/splits.js';
 import type { SegmentationOutput } from '../models/segmentation.js';
-import type { TrainConfig } from './config.js';
+import { configDiff, type TrainConfig } from './config.js';
 import type { Evaluator, LossFn } from './defaults.js';
+import { describeNames, evaluatePass, formatSummary, improves } from './validation.js';
+import { writeSamples } from './samples.js';
 import { latestCheckpoint, listCheckpoints, loadCheckpoint, removeLeftovers, testPause, writeCheckpoint, writeWeights, type TrainState } from './checkpoint.js';
 import { JsonlLog, trainProgress, type TrainProgress } from './logging.js';
 import { ModelEma } from './ema.js';
@@ -206,7 +207,7 @@ export class Trainer {
     const file = join(this.runDir, 'config.json');
     if (!existsSync(file)) return;
     const saved = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    const changes = diffKeys(saved, JSON.parse(JSON.stringify(this.cfg)) as unknown);
+    const changes = configDiff(saved, JSON.parse(JSON.stringify(this.cfg)) as unknown);
     if (changes.length) this.print(`warning: resuming with a config that differs from ${file}: ${changes.join('; ')} (the new values apply; an exact continuation needs the same config)`);
   }
 
@@ -298,33 +299,7 @@ export class Trainer {
 
   async validate(epoch: number): Promise<Record<string, number>> {
     const model = this.evalModel;
-    const loader = this.parts.valLoader;
-    loader.loadState({ ...loader.state(), epoch: 0, position: 0 }); // the same batches every time
-    const evaluator = this.parts.makeEvaluator();
-    const channelsLast = this.cfg.model.channelsLast;
-    const wasTraining = this.parts.model.training;
-    model.eval();
-    try {
-      for await (const batch of loader) {
-        await runAsync(() =>
-          inferenceMode(() =>
-            tidy(() => {
-              const { images, masks } = batchToTensors(batch, { channelsLast });
-              if (!masks) throw new Error('Trainer: a validation batch has no masks');
-              evaluator.update(model.call(images) as SegmentationOutput, masks);
-            }),
-          ),
-        );
-      }
-    } finally {
-      if (!this.ema) model.train(wasTraining);
-    }
-    let metrics: Record<string, number>;
-    try {
-      metrics = evaluator.compute();
-    } finally {
-      evaluator.dispose?.();
-    }
+    const metrics = await evaluatePass(model, this.parts.valLoader, this.parts.makeEvaluator(), this.cfg.model.channelsLast);
     const key = this.cfg.val.metric;
     if (!(key in metrics)) throw new Error(`val.metric: '${key}' is not among the metrics the evaluator reports: ${describeNames(Object.keys(metrics))}`);
     this.lastMetrics = metrics;
@@ -333,10 +308,8 @@ export class Trainer {
     const value = metrics[key]!;
     const sched = this.parts.scheduler;
     if (sched instanceof ReduceLROnPlateau && Number.isFinite(value)) sched.step(value);
-    const { mode } = this.cfg.val;
-    const delta = this.cfg.earlyStopping.minDelta;
-    const improved = Number.isFinite(value) && (this.best === null || (mode === 'max' ? value > this.best.value + delta : value < this.best.value - delta));
-    const shown = Object.entries(metrics).filter(([k]) => !k.includes('.')).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ');
+    const improved = improves(value, this.best?.value, this.cfg.val.mode, this.cfg.earlyStopping.minDelta);
+    const shown = formatSummary(metrics);
     if (improved) {
       this.best = { metric: key, value, step: this.step, epoch };
       this.sinceBest = 0;
@@ -495,21 +468,4 @@ function averaged(group: Record<string, number>[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of Object.keys(group[0]!)) out[k] = mean(group.map((g) => g[k]!));
   return out;
-}
-
-/** Dotted keys whose values differ between two plain JSON values, as `key: old -> new`. */
-function diffKeys(a: unknown, b: unknown, prefix = ''): string[] {
-  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-  if (isObj(a) && isObj(b)) {
-    return [...new Set([...Object.keys(a), ...Object.keys(b)])].flatMap((k) => diffKeys(a[k], b[k], prefix ? `${prefix}.${k}` : k));
-  }
-  return JSON.stringify(a) === JSON.stringify(b) ? [] : [`${prefix}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`];
-}
-
-/** Metric names for a message: the summary ones, then how many per-class/nested ones with examples. */
-function describeNames(names: string[]): string {
-  const top = names.filter((n) => !n.includes('.'));
-  const rest = names.filter((n) => n.includes('.'));
-  const groups = [...new Set(rest.map((n) => n.slice(0, n.lastIndexOf('.'))))];
-  return `${top.join(', ')}${rest.length ? `; per class or nested: ${groups.map((g) => `${g}.<${rest.find((n) => n.startsWith(`${g}.`))!.slice(g.length + 1)}|...>`).join(', ')}` : ''}`;
 }
