@@ -192,3 +192,32 @@ export function loadCheckpoint(folder: string, parts: CheckpointParts): TrainSta
 export function writeWeights(file: string, model: Module, metadata: Record<string, string>): void {
   writeSafetensors(file, stateDictToRaw(model), { format: 'pt', ...metadata });
 }
+
+/**
+ * Claims `<runDir>/.lock` for this process so two trainings never write one run folder at once.
+ * A lock whose process is gone (killed) is taken over. Returns the release function.
+ */
+export function lockRun(runDir: string): () => void {
+  const file = join(runDir, '.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      let alive = false;
+      try {
+        process.kill(pid, 0);
+        alive = pid !== process.pid;
+      } catch {
+        alive = false;
+      }
+      if (alive) throw new Error(`${runDir} is in use by another training (process ${pid}, ${file}); wait for it, or give this run another name (--set name=...)`);
+      rmSync(file, { force: true }); // left by a killed run
+    }
+  }
+  throw new Error(`${file}: cannot take the run lock`);
+}

@@ -26,7 +26,7 @@ import { configDiff, type TrainConfig } from './config.js';
 import type { Evaluator, LossFn } from './defaults.js';
 import { describeNames, evaluatePass, formatSummary, improves } from './validation.js';
 import { writeSamples } from './samples.js';
-import { latestCheckpoint, listCheckpoints, loadCheckpoint, removeLeftovers, testPause, writeCheckpoint, writeWeights, type TrainState } from './checkpoint.js';
+import { latestCheckpoint, listCheckpoints, loadCheckpoint, lockRun, removeLeftovers, testPause, writeCheckpoint, writeWeights, type TrainState } from './checkpoint.js';
 import { JsonlLog, trainProgress, type TrainProgress } from './logging.js';
 import { ModelEma } from './ema.js';
 import { EventWriter } from './tensorboard.js';
@@ -104,6 +104,7 @@ export class Trainer {
   lastMetrics: Record<string, number> | null = null;
   private stopRequested = false;
   private interruptRequested = false;
+  private unlock: (() => void) | undefined;
   /** Step of the latest validation (-1: none in this process). */
   private validatedAt = -1;
   private finished = false;
@@ -172,6 +173,7 @@ export class Trainer {
       throw new Error(`${this.runDir} already has checkpoints (newest ${latest}); pass --resume to continue it, or give another run name (--set name=...)`);
     }
     mkdirSync(this.runDir, { recursive: true });
+    this.unlock = lockRun(this.runDir);
     if (this.cfg.train.tensorboard) this.events = new EventWriter(this.runDir);
     const leftovers = [...removeLeftovers(this.checkpointDir), ...removeLeftovers(this.runDir)]; // temp files of killed writes
     if (!resume) {
@@ -352,7 +354,16 @@ export class Trainer {
 
   /** Trains to the end (or early stop) and writes last.safetensors; `resume` continues a stopped run. */
   async fit(opts: { resume?: boolean } = {}): Promise<FitResult> {
-    const start = this.start(opts.resume ?? false);
+    try {
+      return await this.run(opts.resume ?? false);
+    } finally {
+      this.unlock?.();
+      this.unlock = undefined;
+    }
+  }
+
+  private async run(resume: boolean): Promise<FitResult> {
+    const start = this.start(resume);
     const { trainLoader, scheduler, model } = this.parts;
     const { gradAccum, logEvery } = this.cfg.train;
     const { val, checkpoint } = this.cfg;
@@ -454,6 +465,8 @@ export class Trainer {
   }
 
   dispose(): void {
+    this.unlock?.();
+    this.unlock = undefined;
     this.dropSnapshot();
     this.ema?.dispose();
   }

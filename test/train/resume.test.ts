@@ -36,7 +36,7 @@ function train(name: string, ...extra: string[]): { status: number | null; out: 
 }
 
 /** Starts a run that pauses at `where`, SIGKILLs it there, and returns once it is dead. */
-async function trainAndKillAt(name: string, where: string): Promise<void> {
+async function trainAndKillAt(name: string, where: string, whilePaused?: () => void): Promise<void> {
   const child = spawn(process.execPath, [cli, 'train', 'cfg.json', '--set', `name=${name}`], { cwd: tmp, env: { ...process.env, SEGKIT_TEST_PAUSE: where }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
@@ -47,6 +47,7 @@ async function trainAndKillAt(name: string, where: string): Promise<void> {
     });
     child.on('exit', () => reject(new Error(`the run exited before pausing at ${where}:\n${err}`)));
   });
+  whilePaused?.();
   child.kill('SIGKILL');
   assert.equal(await exited, 'SIGKILL');
 }
@@ -72,7 +73,12 @@ before(async () => {
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test('SIGKILL mid-epoch, then --resume: final weights, optimizer and EMA bit-identical to an uninterrupted run', async () => {
-  await trainAndKillAt('mid', 'step:7'); // epoch 2, after the checkpoint of step 6
+  await trainAndKillAt('mid', 'step:7', () => {
+    // while it runs, a second training of the same run folder is refused
+    const second = train('mid', '--resume');
+    assert.equal(second.status, 1);
+    assert.match(second.out, /runs\/mid is in use by another training \(process \d+/);
+  }); // killed in epoch 2, after the checkpoint of step 6; its lock is left behind and taken over
   const state = JSON.parse(ckpt('mid', 6, 'state.json').toString()) as { loader: { epoch: number; position: number } };
   assert.deepEqual([state.loader.epoch, state.loader.position], [1, 1], 'the newest checkpoint is mid-epoch');
   assert.ok(!existsSync(join(tmp, 'runs', 'mid', 'last.safetensors')));
