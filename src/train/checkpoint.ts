@@ -106,7 +106,6 @@ function optimizerTensors(optimizer: Optimizer): { json: OptimizerStateJson; raw
 export function writeCheckpoint(dir: string, parts: CheckpointParts, state: Omit<TrainState, 'optimizer' | 'scheduler' | 'version' | 'savedAt'>, keep = 0): string {
   mkdirSync(dir, { recursive: true });
   const final = join(dir, stepDir(state.step));
-  if (existsSync(final)) return final; // this step is saved already (e.g. periodic and end coincide)
   const tmp = `${final}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
@@ -124,7 +123,14 @@ export function writeCheckpoint(dir: string, parts: CheckpointParts, state: Omit
   writeDurable(join(tmp, 'state.json'), JSON.stringify(full, null, 1) + '\n');
   syncDir(tmp);
   testPause(`checkpoint:${state.step}`);
-  renameSync(tmp, final);
+  if (existsSync(final)) {
+    // the same step saved again (an interrupted run's last step, now finished): swap it; a kill
+    // in between leaves only older complete checkpoints and temp folders that resume removes
+    const old = `${final}.tmp-old-${process.pid}`;
+    renameSync(final, old);
+    renameSync(tmp, final);
+    rmSync(old, { recursive: true, force: true });
+  } else renameSync(tmp, final);
   syncDir(dir);
   if (keep > 0) for (const old of listCheckpoints(dir).slice(keep)) rmSync(join(dir, stepDir(old)), { recursive: true, force: true });
   return final;

@@ -304,6 +304,31 @@ test('flattenMetrics turns a metrics object into flat names (per-class by class 
   assert.deepEqual(cm, { miou: 0.5, 'support.0': 10, 'support.1': 0, 'perImage.iou.0': 0.5, 'perImage.iou.1': 1 });
 });
 
+test('interrupt() stops with a checkpoint; resuming an interruption at the last step finishes the run and marks it finished', async () => {
+  const name = `int${runs++}`;
+  let s: Setup | undefined;
+  s = await setup({ name, train: { iterations: 4 } } as Over, { hooks: { onRecord: (r) => r.type === 'train' && r.step === 4 && s!.trainer.interrupt() } });
+  try {
+    const r = await s.trainer.fit();
+    assert.deepEqual([r.interrupted, r.step], [true, 4]);
+  } finally {
+    await s.close();
+  }
+  const dir = join(tmp, 'runs', name);
+  assert.ok(!existsSync(join(dir, 'last.safetensors')), 'an interrupted run has not finished');
+  const state = () => JSON.parse(readFileSync(join(dir, 'checkpoints', 'step-00000004', 'state.json'), 'utf8')) as { finished: boolean };
+  assert.equal(state().finished, false);
+  const again = await setup({ name, train: { iterations: 4 } } as Over);
+  try {
+    const r = await again.trainer.fit({ resume: true });
+    assert.deepEqual([r.interrupted, r.step], [false, 4]);
+  } finally {
+    await again.close();
+  }
+  assert.equal(state().finished, true);
+  assert.ok(existsSync(join(dir, 'last.safetensors')));
+});
+
 test('ModelEma: each update moves the average by (1 - decay) towards the model; integer buffers are copied', () => {
   const model = new BatchNorm2d(2);
   const shadow = new BatchNorm2d(2);
