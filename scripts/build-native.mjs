@@ -2,7 +2,7 @@
 // it found in build/libtorch.json. Without libtorch it prints how to install it and stops.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { findLibtorch, HELP } from './find-libtorch.mjs';
 
 if (process.argv.includes('--rpath-flag')) {
@@ -29,7 +29,8 @@ function upToDate() {
   return record.root === found.root && record.lib === found.lib;
 }
 if (!process.argv.includes('--force') && upToDate()) {
-  console.log('segkit native addon is up to date (npm run build:native to rebuild)');
+  const rebuild = process.cwd().split(/[\\/]/).includes('node_modules') ? 'npm rebuild segkit' : 'npm run build:native';
+  console.log(`segkit native addon is up to date (${rebuild} to rebuild)`);
   process.exit(0);
 }
 
@@ -48,8 +49,15 @@ if (!gyp) {
 const nodedir = join(nodeBin, '..');
 const args = [gyp, 'rebuild', '-j', 'max'];
 if (existsSync(join(nodedir, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${nodedir}`);
-const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
-if (r.status !== 0) process.exit(r.status ?? 1);
+// node-gyp is quiet while the compiler runs (about 30-60 s): say what is happening.
+console.log(`segkit: building the native addon against libtorch in ${found.root} (${found.source}); this takes about a minute...`);
+const started = Date.now();
+const ticker = process.stdout.isTTY ? setInterval(() => process.stdout.write(`\rsegkit: compiling... ${Math.round((Date.now() - started) / 1000)} s`), 5000) : undefined;
+// spawn (not spawnSync) so the ticker runs while the compiler does.
+const status = await new Promise((done) => spawn(process.execPath, args, { stdio: 'inherit' }).on('close', (code) => done(code ?? 1)));
+if (ticker) clearInterval(ticker), process.stdout.write('\n');
+console.log(`segkit: compiler finished in ${Math.round((Date.now() - started) / 1000)} s (exit ${status})`);
+if (status !== 0) process.exit(status);
 
 const { createRequire } = await import('node:module');
 const addon = createRequire(import.meta.url)('../build/Release/segkit.node');

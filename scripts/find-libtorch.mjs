@@ -9,7 +9,8 @@ Install one of:
   - Debian/Ubuntu:  sudo apt-get install libtorch-dev libopenblas0-pthread
   - pip:            pip install torch   (segkit then uses the libtorch inside it)
   - a libtorch zip from pytorch.org, unpacked anywhere, with LIBTORCH=/path/to/libtorch
-Then run: npm run build:native`;
+Then run: npm rebuild segkit   (in a project that depends on segkit)
+      or: npm run build:native  (in a checkout of segkit)`;
 
 function fromRoot(root, source) {
   const include = [join(root, 'include'), join(root, 'include', 'torch', 'csrc', 'api', 'include')];

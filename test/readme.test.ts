@@ -47,3 +47,11 @@ test('the README\'s models example builds, adapts and runs a DeepLabv3 as writte
   assert.equal(lines[0], '[ 2, 4, 97, 131 ] [ 2, 4, 97, 131 ]');
   assert.equal(lines.at(-1), '0', `the example leaked: ${lines.join('\n')}`);
 });
+
+test('the README\'s metrics example counts two batches and prints the per-class table', () => {
+  const lines = runExample('## Metrics', 'metrics.mjs', '\nconsole.log(torch.memory().tensors);\n');
+  assert.match(lines[0]!, /^0\.\d{3} 0\.\d{3} \[\]$/);
+  assert.match(lines[1]!, /^class\s+IoU %\s+Dice %\s+precision %\s+recall %\s+pixels$/);
+  assert.match(lines.find((l) => l.startsWith('mean')) ?? '', /^mean\s+\d+\.\d\d/);
+  assert.equal(lines.at(-1), '0', `the example leaked: ${lines.join('\n')}`);
+});

@@ -174,4 +174,22 @@ const loader: Workload = {
   ],
 };
 
-export const workloads: Workload[] = [unet('train'), unet('infer'), deeplab('infer'), deeplab('train'), loader];
+// Cityscapes-sized: 12 updates of 2 images 1024x2048 = 50.3 million pixels per step.
+const metricsShape = ['--batch', '2', '--size', '1024', '--width', '2048', '--updates', '12', '--classes', '19'];
+const metrics: Workload = {
+  name: 'metrics',
+  description: 'confusion matrix, 19 classes, ignore 255: 12 updates of 2 x 1024x2048 int64 predictions and targets (50.3 Mpixel), then the scores',
+  metric: { key: 'mpixels_per_s', label: 'Mpixel/s', higherIsBetter: true },
+  runners: [
+    {
+      name: 'segkit',
+      kind: 'segkit',
+      requires: ['dist/bench/segkit/metrics.js'],
+      command: (o) => node('dist/bench/segkit/metrics.js', [...metricsShape, ...common(o)]),
+    },
+    { name: 'torch', kind: 'peer', command: (o) => python('bench/peers/torch_metrics.py', ['--variant', 'references', ...metricsShape, ...common(o)]) },
+    { name: 'torch-unmasked', kind: 'peer', command: (o) => python('bench/peers/torch_metrics.py', ['--variant', 'unmasked', ...metricsShape, ...common(o)]) },
+  ],
+};
+
+export const workloads: Workload[] = [unet('train'), unet('infer'), deeplab('infer'), deeplab('train'), loader, metrics];

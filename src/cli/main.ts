@@ -2,6 +2,7 @@
 // The segkit command line.
 import { Command, InvalidArgumentError } from 'commander';
 import { registerDataCommands } from './data.js';
+import { registerPredictCommand } from './predict.js';
 import { registerTrainCommand } from './train.js';
 import { generateShapes } from '../data/bundled.js';
 
@@ -31,6 +32,7 @@ program
   });
 
 registerDataCommands(program);
+registerPredictCommand(program);
 registerTrainCommand(program);
 
 function positiveInt(name: string, v: string): number {

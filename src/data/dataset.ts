@@ -14,6 +14,8 @@ export interface DatasetSpec {
   refs: SampleRef[];
   /** How raw mask values become train ids. Absent: mask values are used as they are. */
   labelMap?: LabelMapSpec;
+  /** The file the label map was read from (for messages), when it came from one. */
+  labelMapFile?: string;
   /** 'ids': masks hold gray values / palette indices (default); 'rgb': colour masks. */
   maskMode?: MaskMode;
   /** Decode per-instance targets (COCO sources). Default false. */
@@ -111,6 +113,11 @@ export class SegDataset {
 
   get length(): number {
     return this.spec.refs.length;
+  }
+
+  /** The train id that losses, metrics, padding and previews skip: the label map's, else 255. */
+  get ignoreIndex(): number {
+    return this.labelMap?.ignoreIndex ?? 255;
   }
 
   /** Class names by train id, when the label map names them. */

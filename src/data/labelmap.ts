@@ -16,7 +16,8 @@ export interface LabelMapSpec {
   ignoreIndex?: number;
   /** Raw gray value (or palette index) → train id; keys are decimal strings ("7": 1). */
   values?: Record<string, number>;
-  /** Mask colour → train id, for RGB colour masks. Default: palette colour i → id i. */
+  /** Mask colour → train id, for RGB colour masks. Extends the defaults: palette colour i → id i
+   *  for every class, and VOC's border colour (224,224,192) → the ignore index. */
   colors?: Array<{ color: RGB | string; id: number }>;
   /** MMSegmentation's reduce_zero_label: 0 → ignore, v → v-1, applied before `values`. */
   reduceZeroLabel?: boolean;
@@ -37,15 +38,15 @@ const idSchema = z.number().int().min(0).max(65535);
 /** zod schema of `LabelMapSpec` (strict: unknown keys are typos). */
 export const labelMapSchema = z
   .strictObject({
-    classes: z.array(z.string()).min(1).optional(),
-    palette: z.array(colorSchema).optional(),
-    ignoreIndex: idSchema.optional(),
-    values: z.record(z.string().regex(/^\d+$/, 'value keys are integers 0..65535'), idSchema).optional(),
-    colors: z.array(z.strictObject({ color: colorSchema, id: idSchema })).optional(),
-    reduceZeroLabel: z.boolean().optional(),
-    binary: z.enum(['0/255', '0/1', 'trimap']).optional(),
-    trimapBorder: z.union([z.literal('ignore'), idSchema]).optional(),
-    unmapped: z.enum(['error', 'ignore']).optional(),
+    classes: z.array(z.string()).min(1).optional().describe('class names by train id (0, 1, ...); optional for binary maps'),
+    palette: z.array(colorSchema).optional().describe("display colours by train id, [r, g, b] or '#rrggbb'; extends the VOC colours"),
+    ignoreIndex: idSchema.optional().describe('train id that losses, metrics, padding and previews skip; default 255'),
+    values: z.record(z.string().regex(/^\d+$/, 'value keys are integers 0..65535'), idSchema).optional().describe('raw gray value or palette index → train id, e.g. {"0": 0, "74": 1}; default: value v is id v'),
+    colors: z.array(z.strictObject({ color: colorSchema, id: idSchema })).optional().describe('colour → train id for RGB masks; extends the defaults (palette colour i → i, VOC border 224,224,192 → ignore)'),
+    reduceZeroLabel: z.boolean().optional().describe("MMSegmentation's reduce_zero_label: 0 → ignore, v → v-1, before `values`"),
+    binary: z.enum(['0/255', '0/1', 'trimap']).optional().describe("binary encodings: '0/255' and '0/1' → 0/1; 'trimap' (Oxford-IIIT Pet): 2 → 0, 1 → 1, 3 → trimapBorder"),
+    trimapBorder: z.union([z.literal('ignore'), idSchema]).optional().describe("train id of trimap value 3 (border), or 'ignore' (default)"),
+    unmapped: z.enum(['error', 'ignore']).optional().describe("a value the map does not cover: 'error' (default) or the ignore index"),
   })
   .refine((s) => s.classes !== undefined || s.binary !== undefined, {
     message: 'a label map needs `classes` (names by train id) unless it is `binary`',
@@ -82,6 +83,8 @@ export function parseColor(c: RGB | string): RGB {
   const v = parseInt(c.slice(1), 16);
   return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
 }
+/** VOC's object border / void colour in colour masks; read as the ignore index. */
+export const VOC_BORDER: RGB = [224, 224, 192];
 const pack = (r: number, g: number, b: number): number => (r << 16) | (g << 8) | b;
 const UNMAPPED = -1;
 
@@ -132,8 +135,10 @@ export class LabelMap {
     (s.palette ?? []).forEach((c, i) => (pal[i] = parseColor(c)));
     this.palette = pal;
 
+    // Colour masks: palette colour i → id i for every class, VOC's border colour (224,224,192)
+    // → ignore, then `colors`, which extend (and override) these defaults.
     this.colorTable = new Map();
-    const pairs = s.colors ?? this.palette.slice(0, K).map((color, id) => ({ color, id }));
+    const pairs = [...this.palette.slice(0, K).map((color, id) => ({ color, id })), { color: VOC_BORDER, id: ignore }, ...(s.colors ?? [])];
     for (const { color, id } of pairs) {
       const [r, g, b] = parseColor(color);
       this.colorTable.set(pack(r, g, b), id);

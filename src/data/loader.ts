@@ -29,6 +29,8 @@ export interface LoaderDataset {
   tryGet?(i: number): Promise<Sample | null>;
   /** JSON spec the workers rebuild samples from (needed when numWorkers > 0). */
   toSpec?(): { refs: SampleRef[] };
+  /** The dataset's label map: its ignore index is the loader's default padding value. */
+  readonly labelMap?: { readonly ignoreIndex: number };
 }
 
 export interface DataLoaderOptions {
@@ -42,7 +44,8 @@ export interface DataLoaderOptions {
   prefetch?: number;
   /** Augmentation pipeline as JSON steps (workers rebuild it); default none (ToTensor only). */
   transform?: StepConfig[];
-  /** Mask value for padded/rotated-in pixels; kept as is in batches. Default 255. */
+  /** Mask value for padded/rotated-in pixels; kept as is in batches. Default: the dataset label
+   *  map's ignore index, else 255. */
   ignoreIndex?: number;
   /** Module exporting loadSample(ref, spec) (and optionally tryLoadSample) for the workers. */
   sampleModule?: string | URL;
@@ -323,7 +326,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.batchSize = positiveInt('batchSize', options.batchSize, 1, 1);
     this.numWorkers = positiveInt('numWorkers', options.numWorkers, 0, 0);
     this.prefetch = positiveInt('prefetch', options.prefetch, 2, 1);
-    this.ignoreIndex = positiveInt('ignoreIndex', options.ignoreIndex, 255, 0);
+    this.ignoreIndex = positiveInt('ignoreIndex', options.ignoreIndex, dataset.labelMap?.ignoreIndex ?? 255, 0);
     this.shuffle = options.shuffle ?? false;
     this.dropLast = options.dropLast ?? false;
     this.recycle = options.recycle ?? false;

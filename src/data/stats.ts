@@ -8,6 +8,15 @@ import { writeFileAtomic, type ClassPresence } from './splits.js';
 export interface SampleSource {
   readonly length: number;
   get(i: number): Promise<Sample>;
+  /** Like get, but null for a bad file skipped under the dataset's onBadFile 'skip' policy. */
+  tryGet?(i: number): Promise<Sample | null>;
+  /** The dataset's label map: class names, ignore index and palette default from it. */
+  readonly labelMap?: { readonly ignoreIndex: number; readonly classes: string[]; readonly palette: ReadonlyArray<readonly [number, number, number]> };
+}
+
+/** Sample i under the source's bad-file policy (null: skipped). */
+export function sampleOrSkip(source: SampleSource, i: number): Promise<Sample | null> {
+  return source.tryGet ? source.tryGet(i) : source.get(i);
 }
 
 /**
@@ -43,7 +52,7 @@ export interface DatasetStats {
   classImages: number[];
   /** Per class: labelled pixels of the images containing it (T_c of median frequency). */
   classImagePixels: number[];
-  /** Classes below numClasses with no pixel. */
+  /** Classes below numClasses with no pixel (empty when the class count was not given). */
   absent: number[];
   /** Channels of the mean/std (3 when any image has colour; grey images count on all three). */
   channels: number;
@@ -182,7 +191,8 @@ export class StatsAccumulator {
       mean.push(m / 255);
       std.push(Math.sqrt(ss / n) / 255); // population std, as over all pixels of the dataset
     }
-    const absent = this.classPixels.flatMap((n, c) => (n === 0 ? [c] : []));
+    // Absent classes are those of a known class list; without one, unseen ids are no classes.
+    const absent = this.fixedClasses ? this.classPixels.flatMap((n, c) => (n === 0 ? [c] : [])) : [];
     return {
       images: this.images,
       masks: this.masks,
@@ -228,6 +238,8 @@ export function classWeights(classPixels: number[], classImagePixels: number[]):
 
 export interface StatsResult {
   stats: DatasetStats;
+  /** Samples left out as bad files (onBadFile 'skip'). */
+  skipped: SampleRef[];
   /** Classes per image, in dataset order: the input of a stratified split. */
   presence: ClassPresence[];
 }
@@ -243,17 +255,30 @@ export async function forEachLimit(n: number, limit: number, fn: (i: number) => 
 
 /** Statistics over every sample of a dataset (masks as the dataset delivers them: mapped). */
 export async function computeStats(source: SampleSource, opts: StatsOptions = {}): Promise<StatsResult> {
-  const acc = new StatsAccumulator(opts);
-  const presence: ClassPresence[] = new Array(source.length);
+  const lm = source.labelMap;
+  const acc = new StatsAccumulator({
+    ...opts,
+    ignoreIndex: opts.ignoreIndex ?? lm?.ignoreIndex ?? 255,
+    ...(opts.numClasses === undefined && lm?.classes.length ? { numClasses: lm.classes.length } : {}),
+    ...(opts.classNames === undefined && lm?.classes.length ? { classNames: lm.classes } : {}),
+  });
+  const presence: Array<ClassPresence | undefined> = new Array(source.length);
+  const skipped: SampleRef[] = [];
   let done = 0;
   await forEachLimit(source.length, opts.concurrency ?? 4, async (i) => {
-    const s = await source.get(i);
+    const s = await sampleOrSkip(source, i);
+    if (s === null) {
+      const ref = (source as { ref?: (i: number) => SampleRef }).ref?.(i);
+      if (ref) skipped.push(ref);
+      opts.onProgress?.(++done, source.length);
+      return;
+    }
     acc.addImage(s.image);
     const classes = s.mask ? acc.addMask(s.mask, s.ref.maskPath ?? s.ref.id) : [];
     presence[i] = { ref: s.ref as SampleRef, classes };
     opts.onProgress?.(++done, source.length);
   });
-  return { stats: acc.finish(), presence };
+  return { stats: acc.finish(), presence: presence.filter((p): p is ClassPresence => p !== undefined), skipped };
 }
 
 const fmt = (x: number, d = 4): string => (x === 0 ? '0' : x.toFixed(d));
@@ -264,7 +289,8 @@ export function formatStats(s: DatasetStats): string {
   lines.push(`images ${s.images}, masks ${s.masks}, labelled pixels ${s.labelledPixels}, ignored pixels (${s.ignoreIndex}) ${s.ignoredPixels}`);
   lines.push(`mean ${s.mean.map((m) => m.toFixed(4)).join(', ')}   std ${s.std.map((m) => m.toFixed(4)).join(', ')}   (0-1 scale)`);
   const head = ['id', 'class', 'pixels', '%', 'images', 'inverse', 'max/count', 'median-freq', 'enet'];
-  const rows = s.classPixels.map((n, c) => [
+  // Only the classes that occur; absent ones of the label map are named on their own line.
+  const rows = s.classPixels.flatMap((n, c) => (n === 0 ? [] : [[
     String(c),
     s.classNames?.[c] ?? '',
     String(n),
@@ -274,9 +300,9 @@ export function formatStats(s: DatasetStats): string {
     fmt(s.weights.maxOverCount[c]),
     fmt(s.weights.medianFrequency[c]),
     fmt(s.weights.enet[c]),
-  ]);
+  ]]));
   lines.push(formatTable(head, rows));
-  if (s.absent.length > 0) lines.push(`classes with no pixel: ${s.absent.join(', ')}`);
+  if (s.absent.length > 0) lines.push(`classes with no pixel: ${s.absent.map((c) => (s.classNames?.[c] ? `${c} (${s.classNames[c]})` : String(c))).join(', ')}`);
   return lines.join('\n');
 }
 

@@ -9,3 +9,4 @@ export * from './weights.js';
 export * from './image.js';
 export * from './download.js';
 export { isTuple, PyRecord, PyRef } from './pickle.js';
+export { EventWriter, readScalars, type ScalarEvent } from './tensorboard.js';

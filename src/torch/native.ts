@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { missingAddonMessage } from '../install-help.js';
 
 export type Handle = number;
 
@@ -74,10 +75,7 @@ function findRoot(): string {
 function load(): Native {
   const path = join(findRoot(), 'build', 'Release', 'segkit.node');
   if (!existsSync(path)) {
-    throw new Error(
-      `segkit's native addon is not built (${path} is missing). Run \`npm run build:native\` ` +
-        '(it needs libtorch: on Debian `sudo apt-get install libtorch-dev libopenblas0-pthread`).',
-    );
+    throw new Error(missingAddonMessage(path, findRoot()));
   }
   return createRequire(import.meta.url)(path) as Native;
 }

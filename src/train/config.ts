@@ -9,6 +9,7 @@ import { extname } from 'node:path';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { stepSchema } from '../data/transforms/config.js';
+import { lossSpecSchema } from '../losses/config.js';
 
 const int0 = z.number().int().min(0);
 const int1 = z.number().int().min(1);
@@ -104,25 +105,8 @@ const ema = section({
   decay: z.number().gt(0).lt(1).default(0.999).describe('EMA decay per optimizer step'),
 });
 
-// The loss spec has the shape of src/losses' `lossSpecSchema` (output, ignoreIndex, auxWeight,
-// terms), so that schema can replace this one as it is; until it lands only 'ce' terms run.
-const ceTerm = z
-  .object({
-    name: z.literal('ce'),
-    weight: z.number().min(0).default(1),
-    classWeights: z.array(z.number().min(0)).min(1).optional(),
-    labelSmoothing: z.number().min(0).max(1).default(0),
-  })
-  .strict();
-const loss = z
-  .object({
-    output: z.enum(['softmax']).default('softmax').describe('model output kind (softmax over classes)'),
-    ignoreIndex: z.number().int().optional().describe('target value left out of the loss (default: the label map ignore index, else 255)'),
-    auxWeight: z.number().min(0).default(0.5).describe("weight of the aux head's loss when the model returns aux"),
-    terms: z.array(ceTerm).min(1).prefault([{ name: 'ce' }]).describe('terms summed with their weights, e.g. [{ name: ce, classWeights: [...], labelSmoothing: 0.1 }]'),
-  })
-  .strict()
-  .prefault({} as never);
+// The loss: src/losses' spec (output, ignoreIndex, auxWeight, terms), cross-entropy by default.
+const loss = lossSpecSchema.prefault({ terms: [{ name: 'ce' }] }).describe('loss spec of src/losses (buildLoss): output, ignoreIndex, auxWeight, terms');
 
 export const trainConfigSchema = z
   .object({
@@ -162,18 +146,41 @@ export type TrainConfigInput = z.input<typeof trainConfigSchema>;
 
 // ---- errors that point at the key ----------------------------------------------------------
 
-type JsonSchema = { properties?: Record<string, JsonSchema>; default?: unknown; description?: string; type?: string | string[]; anyOf?: JsonSchema[]; enum?: unknown[] };
+type JsonSchema = {
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  default?: unknown;
+  description?: string;
+  type?: string | string[];
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  enum?: unknown[];
+  const?: unknown;
+};
 let jsonSchema: JsonSchema | undefined;
 function schemaJson(): JsonSchema {
   jsonSchema ??= z.toJSONSchema(trainConfigSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   return jsonSchema;
 }
 
-/** The valid keys of the section at `path` (top level for []). */
-export function keysAt(path: readonly (string | number)[]): string[] {
+/** A union's variant for `value`: the one whose `name` constant matches, else the first object one. */
+function variant(s: JsonSchema | undefined, value: unknown): JsonSchema | undefined {
+  const options = s?.oneOf ?? s?.anyOf;
+  if (!options) return s;
+  const name = value !== null && typeof value === 'object' ? (value as Record<string, unknown>).name : undefined;
+  return options.find((o) => o.properties?.name?.const === name) ?? options.find((o) => o.properties) ?? s;
+}
+
+/** The valid keys of the section at `path` (top level for []); `raw` picks list items' variants. */
+export function keysAt(path: readonly (string | number)[], raw?: unknown): string[] {
   let s: JsonSchema | undefined = schemaJson();
-  for (const p of path) s = s?.properties?.[String(p)];
-  return Object.keys(s?.properties ?? {});
+  let v = raw;
+  for (const p of path) {
+    s = variant(s, v);
+    s = typeof p === 'number' ? s?.items : s?.properties?.[String(p)];
+    v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[p] : undefined;
+  }
+  return Object.keys(variant(s, v)?.properties ?? {});
 }
 
 function closest(word: string, options: string[]): string | undefined {
@@ -200,9 +207,9 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
 export function formatIssues(issues: readonly z.core.$ZodIssue[], raw: unknown): string[] {
   const lines: string[] = [];
   for (const i of issues) {
-    const where = i.path.map(String).join('.');
+    const where = i.path.reduce<string>((w, p) => (typeof p === 'number' ? `${w}[${p}]` : w ? `${w}.${String(p)}` : String(p)), '');
     if (i.code === 'unrecognized_keys') {
-      const valid = keysAt(i.path as (string | number)[]);
+      const valid = keysAt(i.path as (string | number)[], raw);
       for (const k of i.keys) {
         const near = closest(k, valid);
         lines.push(`${where ? `${where}.` : ''}${k}: unknown key${near ? ` (did you mean ${near}?)` : ''}; valid keys${where ? ` in ${where}` : ''}: ${valid.join(', ')}`);
@@ -288,21 +295,29 @@ function typeName(s: JsonSchema): string {
   return s.type ?? 'any';
 }
 
+/** Descriptions of keys whose schema comes from another layer (src/losses' spec). */
+const HELP: Record<string, string> = {
+  'loss.output': "'softmax' (class logits) or 'sigmoid' (one binary channel)",
+  'loss.ignoreIndex': 'target value left out of the loss (default: the label map ignore index, else 255)',
+  'loss.auxWeight': "weight of the aux head's loss when the model returns aux",
+  'loss.terms': 'terms summed with their weights: ce, bce, focal, dice, tversky, lovasz, boundary, e.g. [{ name: focal }, { name: dice, weight: 0.5 }]',
+};
+
 /** Every key as `section.key  type  (default: v)  description`, for `segkit train --help`. */
 export function configHelp(): string {
   const rows: string[][] = [];
-  const walk = (s: JsonSchema, prefix: string) => {
+  const walk = (s: JsonSchema, prefix: string, defaults: Record<string, unknown> | undefined) => {
     for (const [k, v] of Object.entries(s.properties ?? {})) {
       const key = prefix + k;
       if (v.properties && v.type === 'object' && !key.endsWith('options')) {
-        walk(v, `${key}.`);
+        walk(v, `${key}.`, v.default as Record<string, unknown> | undefined);
         continue;
       }
-      const def = v.default === undefined ? '' : `(default ${JSON.stringify(v.default)})`;
-      rows.push([key, def, v.description ?? typeName(v)]);
+      const d = v.default ?? defaults?.[k];
+      rows.push([key, d === undefined ? '' : `(default ${JSON.stringify(d)})`, HELP[key] ?? v.description ?? typeName(v)]);
     }
   };
-  walk(schemaJson(), '');
+  walk(schemaJson(), '', undefined);
   const w0 = Math.max(...rows.map((r) => r[0]!.length));
   const w1 = Math.max(...rows.map((r) => r[1]!.length));
   return rows.map(([k, d, desc]) => `  ${k!.padEnd(w0)}  ${d!.padEnd(w1)}  ${desc}`).join('\n');

@@ -73,7 +73,9 @@ export async function writeSamples(file: string, model: Module, dataset: SegData
         tidy(() => {
           let x = tensor(batch.images, { shape: batch.shape });
           if (opts.channelsLast) x = x.contiguous('channels_last');
-          return Uint8Array.from((model.call(x) as SegmentationOutput).out.argmax(1).toArray() as number[]);
+          const out = (model.call(x) as SegmentationOutput).out;
+          // one sigmoid channel: foreground where the logit is above 0; else the arg-max class
+          return Uint8Array.from((out.shape[1] === 1 ? out.gt(0).flatten() : out.argmax(1)).toArray() as number[]);
         }),
       );
       const image = toDisplay(batch.images, C, H, W, loader.compose.normalizeParams);

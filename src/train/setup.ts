@@ -51,6 +51,15 @@ export async function buildData(cfg: TrainConfig): Promise<RunData> {
   return { train, val, task, trainLoader, valLoader };
 }
 
+/** Output channels: one per class, or one sigmoid channel for a binary task with loss.output 'sigmoid'. */
+export function outputChannels(cfg: TrainConfig, task: TaskInfo): number {
+  if (cfg.loss.output !== 'sigmoid') return task.numClasses;
+  if (task.numClasses !== 2) {
+    throw new Error(`loss.output: 'sigmoid' (one output channel) is for binary data, but this dataset has ${task.numClasses} classes; use 'softmax' (the default)`);
+  }
+  return 1;
+}
+
 /** Builds the model of the config, seeded, with `numClasses` from the data (same call for the EMA copy). */
 export function buildModel(cfg: TrainConfig, task: TaskInfo): Module {
   if (cfg.threads !== undefined) setNumThreads(cfg.threads);
@@ -66,7 +75,7 @@ export function buildModel(cfg: TrainConfig, task: TaskInfo): Module {
   seedInit(cfg.seed);
   let model: Module;
   try {
-    model = create(entry.name, { ...cfg.model.options, numClasses: task.numClasses });
+    model = create(entry.name, { ...cfg.model.options, numClasses: outputChannels(cfg, task) });
   } catch (e) {
     const msg = (e as Error).message;
     throw new Error(`${/option/.test(msg) ? 'model.options' : 'model'}: ${msg}`, { cause: e });

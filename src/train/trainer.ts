@@ -29,7 +29,7 @@ import { writeSamples } from './samples.js';
 import { latestCheckpoint, listCheckpoints, loadCheckpoint, lockRun, removeLeftovers, testPause, writeCheckpoint, writeWeights, type TrainState } from './checkpoint.js';
 import { JsonlLog, trainProgress, type TrainProgress } from './logging.js';
 import { ModelEma } from './ema.js';
-import { EventWriter } from './tensorboard.js';
+import { EventWriter } from '../io/tensorboard.js';
 import { rngState, seedStep } from './rng.js';
 import { totalSteps, type RunScheduler } from './setup.js';
 
@@ -151,8 +151,8 @@ export class Trainer {
     if (this.events && r.step !== undefined) {
       const step = r.step as number;
       const finite = (o: unknown, prefix: string) => Object.fromEntries(Object.entries(o as Record<string, number>).filter(([, v]) => Number.isFinite(v)).map(([k, v]) => [prefix + k, v]));
-      if (r.type === 'train') this.events.scalars(step, { ...finite(r.terms, 'train/'), 'train/lr': r.lr as number });
-      else if (r.type === 'val') this.events.scalars(step, finite(r.metrics, 'val/'));
+      if (r.type === 'train') this.events.scalars({ ...finite(r.terms, 'train/'), 'train/lr': r.lr as number }, step);
+      else if (r.type === 'val') this.events.scalars(finite(r.metrics, 'val/'), step);
     }
     this.parts.hooks?.onRecord?.(r);
   }
@@ -330,6 +330,7 @@ export class Trainer {
 
   /** Writes a resumable checkpoint of the current step (between optimizer steps only). */
   checkpoint(): string {
+    this.events?.flush(); // the logs reach the disk with the checkpoint they belong to
     const loader = this.parts.trainLoader.state();
     const path = writeCheckpoint(
       this.checkpointDir,
@@ -357,6 +358,8 @@ export class Trainer {
     try {
       return await this.run(opts.resume ?? false);
     } finally {
+      this.events?.close();
+      this.events = undefined;
       this.unlock?.();
       this.unlock = undefined;
     }
@@ -465,6 +468,8 @@ export class Trainer {
   }
 
   dispose(): void {
+    this.events?.close();
+    this.events = undefined;
     this.unlock?.();
     this.unlock = undefined;
     this.dropSnapshot();

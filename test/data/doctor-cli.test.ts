@@ -93,7 +93,10 @@ test('preview --n --out writes a PNG grid', async () => {
   const r = segkit('preview', data, '--n', '4', '--size', '16', '--tile', '24', '--out', out);
   assert.equal(r.status, 0, r.out);
   const m = await sharp(out).metadata();
-  assert.deepEqual([m.width, m.height], [2 * 24 + 3 * 4, 2 * 24 + 3 * 4]);
+  // 2 x 2 tiles, each with its sample id under it (16 px), then the legend.
+  assert.equal(m.width, 2 * 24 + 3 * 4);
+  assert.ok(m.height! > 2 * (24 + 16) + 3 * 4, `height ${m.height}`);
+  assert.match(r.out, /4 samples: cam_\d+\.5/);
 });
 
 test('doctor exit codes: 0 when clean, 1 on errors, --fail-on warn counts warnings', () => {

@@ -48,7 +48,7 @@ const tileAt = (g: ImageBuffer, k: number, cols: number, size: number, pad: numb
 };
 
 test('renderPreview: tiles are the masks blended over the images, in the seeded order', async () => {
-  const { grid, refs } = await renderPreview(source, { n: 4, tile: 8, pad: 2, palette, alpha: 0.5, seed: 7 });
+  const { grid, refs } = await renderPreview(source, { n: 4, tile: 8, pad: 2, palette, alpha: 0.5, seed: 7, legend: false, captions: false });
   assert.deepEqual([grid.width, grid.height], [2 * 8 + 3 * 2, 2 * 8 + 3 * 2]);
   const order = previewIndices(2, 4, 7);
   assert.deepEqual(refs.map((r) => r.id), order.map((i) => `s${i}`));
@@ -62,7 +62,7 @@ test('renderPreview: tiles are the masks blended over the images, in the seeded 
 });
 
 test('renderPreview applies the transforms to image and mask together', async () => {
-  const { grid } = await renderPreview(source, { n: 2, tile: 8, pad: 0, cols: 2, palette, transform: [{ name: 'horizontalFlip', p: 1 }] });
+  const { grid } = await renderPreview(source, { n: 2, tile: 8, pad: 0, cols: 2, palette, transform: [{ name: 'horizontalFlip', p: 1 }], legend: false, captions: false });
   const order = previewIndices(2, 2, 0);
   for (let k = 0; k < 2; k++) {
     const plain = overlayMask(sample(order[k]).image, sample(order[k]).mask!, palette, 0.5, { skip: [0] });
@@ -74,7 +74,7 @@ test('renderPreview applies the transforms to image and mask together', async ()
 test('writePreview: a PNG of the grid; the train preset is reproducible per seed', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'segkit-preview-'));
   try {
-    const opts = { n: 6, tile: 32, transform: trainPreset(16), seed: 3 };
+    const opts = { n: 6, tile: 32, transform: trainPreset(16), seed: 3, legend: false, captions: false };
     const a = await writePreview(join(dir, 'grid.png'), source, opts);
     const meta = await sharp(join(dir, 'grid.png')).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ['png', 3 * 32 + 4 * 4, 2 * 32 + 3 * 4]);

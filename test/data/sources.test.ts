@@ -88,7 +88,7 @@ test('TSV index with configured column names', async () => {
     { id: 'one', imagePath: f('csv', 'img', 'p.png'), maskPath: f('csv', 'ann', 'p.png'), meta: { weight: '0.5' } },
     { id: 'two', imagePath: f('csv', 'img', 'q.png'), maskPath: f('csv', 'ann', 'q.png'), meta: { weight: '2' } },
   ]);
-  await assert.rejects(csvSource({ file: f('csv', 'index.tsv') }), /no column "image" in the header \(name, picture, label, weight\); set `imageColumn`/);
+  await assert.rejects(csvSource({ file: f('csv', 'index.tsv') }), /no image column in the header \(name, picture, label, weight\); looked for image, .*`imageColumn` \(CLI: --image-column\)/);
 });
 
 test('CSV errors give file and line', async () => {

@@ -45,6 +45,9 @@ test('a wrong value names the key, what is allowed and what was given', () => {
   assert.match(errorOf(() => parseTrainConfig({})), /data\.path: missing, and it has no default \(dataset folder/);
   assert.match(errorOf(() => parseTrainConfig({ data: { path: 'x' }, train: { epochs: 2, iterations: 9 } })), /train\.iterations: give train\.epochs or train\.iterations, not both/);
   assert.match(errorOf(() => parseTrainConfig({ data: { path: 'x' }, scheduler: { name: 'step' } })), /scheduler\.stepSize: scheduler step needs stepSize/);
+  // the loss spec (src/losses): list items are named by index, their keys by their loss
+  assert.match(errorOf(() => parseTrainConfig({ data: { path: 'x' }, loss: { terms: [{ name: 'ce' }, { name: 'focal', gama: 2 }] } })), /loss\.terms\[1\]\.gama: unknown key \(did you mean gamma\?\); valid keys in loss\.terms\[1\]: name, weight, gamma, alpha, classWeights/);
+  assert.match(errorOf(() => parseTrainConfig({ data: { path: 'x' }, loss: { terms: [{ name: 'focl' }] } })), /loss\.terms\[0\]\.name: .*'focal'.*\(got "focl"\)/);
 });
 
 test('--set overrides dotted keys with YAML-typed values and is validated like the file', () => {
@@ -106,7 +109,7 @@ test("the README's training config example validates", () => {
   try {
     writeFileSync(join(dir, 'c.yaml'), yaml);
     const c = loadTrainConfig(join(dir, 'c.yaml'));
-    assert.deepEqual([c.name, c.scheduler.name, c.earlyStopping.patience], ['shapes-unet', 'onecycle', 10]);
+    assert.deepEqual([c.name, c.scheduler.name, c.earlyStopping.patience, c.loss.terms.map((t) => t.name)], ['shapes-unet', 'onecycle', 10, ['focal', 'dice']]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

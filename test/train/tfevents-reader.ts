@@ -1,6 +1,7 @@
 // An event-file reader for the tests, written from the format's definition independently of the
-// writer: record framing with masked CRC32C checks (bitwise CRC, not the writer's table), then a
-// generic protobuf decode of Event / Summary / Value / SessionLog.
+// writer (src/io/tensorboard.ts): record framing with masked CRC32C checks (a bitwise CRC), then a
+// generic protobuf decode of Event / Summary / Value / SessionLog (readScalars skips session logs,
+// which the resume test needs to see).
 import { readFileSync } from 'node:fs';
 
 export interface ReadEvent {
@@ -79,7 +80,8 @@ export function readEvents(file: string): ReadEvent[] {
         e.scalars = {};
         for (const v of fields(f.value as Uint8Array).filter((x) => x.field === 1)) {
           const parts = fields(v.value as Uint8Array);
-          e.scalars[text(parts.find((p) => p.field === 1)!.value)] = parts.find((p) => p.field === 2)!.value as number;
+          // proto3 leaves out fields at their default: a missing simple_value is 0
+          e.scalars[text(parts.find((p) => p.field === 1)!.value)] = (parts.find((p) => p.field === 2)?.value as number | undefined) ?? 0;
         }
       } else if (f.field === 6) e.sessionStatus = Number(fields(f.value as Uint8Array).find((p) => p.field === 1)?.value ?? 0);
     }

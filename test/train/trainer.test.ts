@@ -3,7 +3,8 @@
 // best-by-metric and early stopping, EMA arithmetic, bfloat16 autocast, and the run folder.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkLeaksEachTest } from '../leak.js';
@@ -21,7 +22,7 @@ import { ModelEma } from '../../src/train/ema.js';
 import { JsonlLog } from '../../src/train/logging.js';
 import { listCheckpoints } from '../../src/train/checkpoint.js';
 import { runTraining } from '../../src/train/run.js';
-import { readEvents } from './tfevents-reader.js';
+import { readScalars } from '../../src/io/tensorboard.js';
 
 checkLeaksEachTest();
 let tmp: string;
@@ -329,6 +330,36 @@ test('interrupt() stops with a checkpoint; resuming an interruption at the last 
   assert.ok(existsSync(join(dir, 'last.safetensors')));
 });
 
+test('binary data with loss.output sigmoid: one output channel, bce + dice, binary metrics', async () => {
+  const dir = join(tmp, 'binary');
+  mkdirSync(join(dir, 'images'), { recursive: true });
+  mkdirSync(join(dir, 'masks'), { recursive: true });
+  for (let i = 0; i < 6; i++) {
+    const img = Buffer.alloc(16 * 16 * 3);
+    const mask = Buffer.alloc(16 * 16);
+    for (let p = 0; p < 256; p++) {
+      const fg = (p % 16) + Math.floor(p / 16) < 12 + i;
+      mask[p] = fg ? 1 : 0;
+      img.fill(fg ? 200 : 40, p * 3, p * 3 + 3);
+    }
+    await sharp(img, { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(join(dir, 'images', `${i}.png`));
+    await sharp(mask, { raw: { width: 16, height: 16, channels: 1 } }).png().toFile(join(dir, 'masks', `${i}.png`));
+  }
+  const cfg = config({
+    data: { path: dir, numClasses: 2, splitRatios: [2, 1] },
+    loss: { output: 'sigmoid', terms: [{ name: 'bce' }, { name: 'dice', weight: 0.5 }] },
+    train: { iterations: 2 },
+    val: { metric: 'binaryDice' },
+  });
+  const r = await runTraining(cfg, { print: () => {} });
+  const log = JsonlLog.read(join(cfg.outDir, cfg.name, 'train.jsonl'));
+  const terms = log.filter((x) => x.type === 'train').map((x) => x.terms as Record<string, number>);
+  assert.ok(terms.every((t) => Number.isFinite(t.bce) && Number.isFinite(t.dice)), JSON.stringify(terms));
+  assert.equal(typeof r.lastMetrics?.binaryDice, 'number');
+  assert.equal(readSafetensors(join(cfg.outDir, cfg.name, 'last.safetensors')).tensors.get('head.weight')?.shape[0], 1, 'one output channel');
+  assert.throws(() => buildModel(cfg, { numClasses: 3, ignoreIndex: 255 }), /loss\.output: 'sigmoid' \(one output channel\) is for binary data, but this dataset has 3 classes/);
+});
+
 test('ModelEma: each update moves the average by (1 - decay) towards the model; integer buffers are copied', () => {
   const model = new BatchNorm2d(2);
   const shadow = new BatchNorm2d(2);
@@ -401,10 +432,10 @@ test('runTraining writes runs/<name>/: config.json, train.jsonl (loss and schedu
   // TensorBoard scalars mirror the JSONL records
   const tb = readdirSync(dir).filter((f) => f.startsWith('events.out.tfevents.'));
   assert.equal(tb.length, 1);
-  const events = readEvents(join(dir, tb[0]!)).filter((e) => e.scalars);
-  const tbLoss = events.filter((e) => 'train/loss' in e.scalars!).map((e) => [e.step, e.scalars!['train/loss']]);
+  const scalars = readScalars(join(dir, tb[0]!));
+  const tbLoss = scalars.filter((e) => e.tag === 'train/loss').map((e) => [e.step, e.value]);
   assert.deepEqual(tbLoss, train.map((x) => [x.step, Math.fround(x.loss as number)]));
-  assert.deepEqual(events.filter((e) => 'val/miou' in e.scalars!).map((e) => e.step), [3, 6]);
+  assert.deepEqual(scalars.filter((e) => e.tag === 'val/miou').map((e) => e.step), [3, 6]);
   // the last weights load back into the same architecture
   const model = buildModel(cfg, { numClasses: 4, ignoreIndex: 255 });
   const res = model.loadStateDict(readSafetensors(join(dir, 'last.safetensors')).tensors);

@@ -10,6 +10,8 @@ import type { ImageBuffer, MaskBuffer, SampleRef } from '../types.js';
 export type Severity = 'error' | 'warn';
 
 export type CheckId =
+  | 'no-masks'
+  | 'label-encoding'
   | 'missing-mask'
   | 'missing-image'
   | 'unreadable'
@@ -20,10 +22,13 @@ export type CheckId =
   | 'duplicate-image'
   | 'absent-class'
   | 'split-missing-class'
+  | 'split-leak'
   | 'imbalance';
 
 /** What each check looks for and how serious it is. Order = order in the report. */
 export const CHECKS: Record<CheckId, { severity: Severity; title: string; fix: string }> = {
+  'no-masks': { severity: 'error', title: 'no sample has a mask', fix: 'point segkit at the masks: --masks <folder> for folders, --mask-column <name> for CSV indexes' },
+  'label-encoding': { severity: 'error', title: 'mask values are not train ids and no label map says how to read them', fix: 'save the suggested label map as labelmap.json beside the data (segkit labelmap <dataset> does it), then edit the class names' },
   'missing-mask': { severity: 'error', title: 'images without a mask', fix: 'add the mask (same stem as the image) or remove the image' },
   'missing-image': { severity: 'error', title: 'masks without an image', fix: 'add the image or remove the stray mask; check the names match' },
   unreadable: { severity: 'error', title: 'unreadable or truncated files', fix: 're-export or re-download the file, or remove the sample' },
@@ -34,6 +39,7 @@ export const CHECKS: Record<CheckId, { severity: Severity; title: string; fix: s
   'duplicate-image': { severity: 'warn', title: 'duplicate images (same decoded pixels)', fix: 'keep one copy, especially when copies sit in different splits (leakage)' },
   'absent-class': { severity: 'warn', title: 'classes with no pixel in the dataset', fix: 'drop the class from the label map or add examples' },
   'split-missing-class': { severity: 'warn', title: 'classes missing from a split', fix: 'use a stratified split (segkit split --stratified) or add examples' },
+  'split-leak': { severity: 'warn', title: 'sequences, sessions or near-identical images split apart', fix: 'split by group so each stays in one part: segkit split --group-by session|sequence|<regex>' },
   imbalance: { severity: 'warn', title: 'severe class imbalance', fix: 'use class weights (segkit stats) or a sampling strategy' },
 };
 

@@ -2,6 +2,7 @@
 // URIs) listing every offending file under its check, so it can be mailed or archived.
 import { probeImage, readImage, readMask } from '../../io/image.js';
 import type { DatasetSpec } from '../dataset.js';
+import { labelMapJson } from '../encodings.js';
 import { colorizeMask, type Palette } from '../overlay.js';
 import { encodePng, fitTile } from '../preview.js';
 import { writeFileAtomic } from '../splits.js';
@@ -51,6 +52,9 @@ img{image-rendering:pixelated;margin-right:4px;border:1px solid #ccc}code{font-s
 </style></head><body>`);
   out.push(`<h1>Dataset doctor</h1><p><code>${esc(report.input)}</code>: ${report.samples} samples, <span class="${report.errors ? 'error' : 'ok'}">${report.errors} error(s)</span>, <span class="${report.warnings ? 'warn' : 'ok'}">${report.warnings} warning(s)</span></p>`);
   out.push('<table><tr><th>check</th><th>what</th><th>level</th><th>count</th><th>fix</th></tr>');
+  const notes = [...(report.notes ?? []), ...(report.encoding ? [`masks: ${report.encoding.summary}`] : [])];
+  if (notes.length) out.push(`<ul>${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`);
+  if (report.encoding?.labelMap) out.push(`<p>Label map for these masks (save as <code>labelmap.json</code> beside the data):</p><pre>${esc(labelMapJson(report.encoding.labelMap))}</pre>`);
   for (const s of report.summary) {
     const cls = s.count === 0 ? 'ok' : s.severity;
     const link = s.count > 0 ? `<a href="#${s.check}">${s.check}</a>` : s.check;
@@ -81,6 +85,7 @@ img{image-rendering:pixelated;margin-right:4px;border:1px solid #ccc}code{font-s
   const st = report.stats;
   out.push('<h2>Classes</h2><table><tr><th>id</th><th>class</th><th>pixels</th><th>%</th><th>images</th></tr>');
   st.classPixels.forEach((n, c) => {
+    if (n === 0 && !report.classes?.[c]) return; // only classes that occur or that the label map names
     const pct = st.labelledPixels ? ((100 * n) / st.labelledPixels).toFixed(2) : '0';
     out.push(`<tr><td>${c}</td><td>${esc(report.classes?.[c] ?? '')}</td><td>${n}</td><td>${pct}</td><td>${st.classImages[c]}</td></tr>`);
   });

@@ -3,6 +3,8 @@
 //
 //   const report = await runDoctor('data/cityscapes.yaml', { html: 'doctor.html' });
 //   console.log(formatReport(report)); process.exitCode = doctorExitCode(report, 'error');
+import { detectEncoding, hintFromNotes, labelMapJson, scanMasks, type Encoding } from '../encodings.js';
+import { averageHash, findSplitLeaks } from '../groups.js';
 import { LabelMap } from '../labelmap.js';
 import { StatsAccumulator, forEachLimit, formatTable, type DatasetStats } from '../stats.js';
 import { readSplitCsv, type Split } from '../splits.js';
@@ -52,12 +54,37 @@ export interface DoctorReport {
   stats: DatasetStats;
   /** Names of the split parts that were checked, if any. */
   splitParts?: string[];
+  /** How the input was understood: layout, CSV columns, label-map file. */
+  notes: string[];
+  /** What the masks hold, found from their raw values when there is no label map. */
+  encoding?: Encoding;
 }
 
 /** Runs every check. `input` is a folder, a dataset config or a CSV, or an already opened input. */
 export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions = {}): Promise<DoctorReport> {
   const opened = typeof input === 'string' ? await openInput(input, opts) : input;
-  const { spec } = opened;
+  let spec = opened.spec;
+  // No label map: read the raw mask values and say what they are, with a label map to use.
+  let encoding: Encoding | undefined;
+  let encodingIssue: DoctorIssue | undefined;
+  const notes = [...opened.notes];
+  const anyLabelMap = spec.labelMap !== undefined || Object.values(spec.sources ?? {}).some((s) => s.labelMap);
+  if (!anyLabelMap && spec.refs.some((r) => r.maskPath)) {
+    encoding = detectEncoding(await scanMasks(spec.refs, { ...(spec.maxPixels ? { maxPixels: spec.maxPixels } : {}), concurrency: opts.concurrency ?? 4 }), hintFromNotes(opened.notes));
+    if (!encoding.usableAsIs && encoding.labelMap) {
+      encodingIssue = {
+        check: 'label-encoding',
+        severity: 'error',
+        message: `masks hold ${encoding.summary}; ${encoding.why ?? 'they are not train ids'}`,
+        files: [],
+        details: { kind: encoding.kind, labelMap: encoding.labelMap },
+      };
+      // The other checks read the masks through the suggested map, so they judge the data and
+      // not its encoding (0/255 masks are not "empty", colour masks are not "wrong").
+      spec = { ...spec, labelMap: encoding.labelMap, ...(encoding.labelMap.colors ? { maskMode: 'rgb' as const } : {}) };
+      notes.push('(the checks read the masks through the label map suggested below)');
+    }
+  }
   if (spec.maskMode === 'rgb' && !spec.labelMap) {
     throw new Error(`${opened.input}: colour masks (maskMode 'rgb') need a label map with \`colors\` (or a palette); pass --label-map`);
   }
@@ -71,7 +98,10 @@ export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions
     backgroundId: opts.backgroundId ?? 0,
     expectMasks: spec.refs.some((r) => r.maskPath !== undefined || r.meta?.coco !== undefined) || opened.unmatchedMasks.length > 0,
   };
-  const issues: DoctorIssue[] = [];
+  const issues: DoctorIssue[] = encodingIssue ? [encodingIssue] : [];
+  if (opened.noMasks) {
+    issues.push({ check: 'no-masks', severity: 'error', message: `${opened.input}: none of the ${spec.refs.length} samples has a mask: ${opened.noMasks}`, files: [] });
+  }
   for (const f of opened.unmatchedImages) issues.push({ check: 'missing-mask', severity: 'error', message: `${f}: no mask with the same stem`, files: [f] });
   for (const f of opened.unmatchedMasks) issues.push({ check: 'missing-image', severity: 'error', message: `${f}: no image with the same stem`, files: [f] });
 
@@ -79,6 +109,7 @@ export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions
   const acc = new StatsAccumulator({ ignoreIndex, ...(numClasses !== undefined ? { numClasses } : {}), classNames: lm?.classes });
   const presence = new Map<string, number[]>();
   const hashes = new Map<string, string[]>();
+  const looks = new Map<string, string>(); // sample id → average hash, for near-duplicates across parts
   const perSample: DoctorIssue[][] = new Array(spec.refs.length);
   let done = 0;
   await forEachLimit(spec.refs.length, opts.concurrency ?? 4, async (i) => {
@@ -90,6 +121,7 @@ export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions
       const list = hashes.get(f.imageHash!) ?? [];
       list.push(ref.imagePath);
       hashes.set(f.imageHash!, list);
+      looks.set(ref.id, averageHash(f.image));
     }
     if (f.mask) {
       // Ids past numClasses were already reported as unmapped and mapped to ignore.
@@ -134,6 +166,15 @@ export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions
     }
   }
 
+  // Leaks: groups of frames and near-identical images in more than one part.
+  if (split) {
+    for (const leak of findSplitLeaks(split, looks)) {
+      const where = Object.entries(leak.parts).map(([p, ids]) => `${p} (${ids.length}: ${ids.slice(0, 2).join(', ')}${ids.length > 2 ? ', ...' : ''})`).join(' and ');
+      const what = leak.kind === 'near-duplicate' ? 'near-identical images' : leak.kind === 'timestamps' ? 'consecutive timestamped frames' : `${leak.kind} "${leak.key}"`;
+      issues.push({ check: 'split-leak', severity: 'warn', message: `${what} split apart: ${where}`, files: [], details: { ...leak } });
+    }
+  }
+
   // Imbalance between the most and least frequent classes that do occur.
   const ratioLimit = opts.imbalanceRatio ?? 10;
   const occurring = stats.classPixels.flatMap((n, c) => (n > 0 ? [{ c, n }] : []));
@@ -166,6 +207,8 @@ export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions
     warnings: issues.filter((i) => i.severity === 'warn').length,
     stats,
     ...(split ? { splitParts: split.names } : {}),
+    notes,
+    ...(encoding ? { encoding } : {}),
   };
   if (opts.html) {
     const { writeHtmlReport } = await import('./html.js');
@@ -176,7 +219,21 @@ export async function runDoctor(input: string | OpenedInput, opts: DoctorOptions
 
 /** The summary table plus the first few issues of each check, for the terminal. */
 export function formatReport(report: DoctorReport, perCheck = 5): string {
-  const lines = [`dataset doctor: ${report.input} — ${report.samples} samples, ${report.errors} error(s), ${report.warnings} warning(s)`, ''];
+  const lines = [`dataset doctor: ${report.input} — ${report.samples} samples, ${report.errors} error(s), ${report.warnings} warning(s)`];
+  for (const n of report.notes ?? []) lines.push(`  ${n}`);
+  const enc = report.encoding;
+  if (enc) {
+    lines.push(`  masks: ${enc.summary}`);
+    if (enc.labelMap) {
+      lines.push(
+        enc.usableAsIs
+          ? `  no label map: the values are used as train ids; to name the classes, save this as labelmap.json beside the data (segkit labelmap ${report.input} does it):`
+          : `  no label map, and the masks need one: save this as labelmap.json beside the data (segkit labelmap ${report.input} does it), then edit the class names:`,
+      );
+      lines.push(...labelMapJson(enc.labelMap).trimEnd().split('\n').map((l) => `    ${l}`));
+    }
+  }
+  lines.push('');
   const rows = report.summary.map((s) => [s.check, s.title, s.count > 0 ? s.severity : 'ok', String(s.count)]);
   lines.push(formatTable(['check', 'what', 'level', 'count'], rows, [false, false, false, true]));
   for (const s of report.summary) {

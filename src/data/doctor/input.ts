@@ -2,14 +2,15 @@
 // a split CSV. Folder sources are opened with unmatched files skipped, and the unmatched files
 // are listed separately, so the doctor can report them instead of failing on the first one.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { readConfigFile, resolveLabelMap, LABEL_MAP_FILES } from '../config-file.js';
+import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
+import { cocoSource, findCocoFiles } from '../sources/coco.js';
+import { mergeSources } from '../sources/merge.js';
 import type { DatasetSpec } from '../dataset.js';
-import { parseLabelMap, type LabelMapSpec } from '../labelmap.js';
+import type { LabelMapSpec } from '../labelmap.js';
 import { datasetConfigSchema, specFromSource, type SourceConfig } from '../sources/index.js';
-import { csvSource } from '../sources/csv.js';
-import { folderSource, keyOf, listFiles, IMAGE_DIRS, MASK_DIRS, type FolderSourceOptions } from '../sources/folders.js';
+import { csvSource, findColumn, IMAGE_COLUMNS, MASK_COLUMNS } from '../sources/csv.js';
+import { scanFolders, type FolderSourceOptions } from '../sources/folders.js';
 import { readSplitCsv, type Split } from '../splits.js';
 import type { SampleRef } from '../types.js';
 
@@ -22,64 +23,42 @@ export interface OpenedInput {
   unmatchedMasks: string[];
   /** A split the input carries: split folders, a `split` CSV column, or a split CSV. */
   split?: Split;
+  /** Why no sample has a mask, when that is so (e.g. a CSV header without a mask column). */
+  noMasks?: string;
+  /** How the input was understood (layout found, columns used), for the report. */
+  notes: string[];
 }
 
 export interface InputOptions {
-  /** Label map (object or a JSON/YAML file) for folder and CSV inputs without one. */
+  /** Label map (object or a JSON/YAML file); default: labelmap.json beside the data. */
   labelMap?: LabelMapSpec | string;
   maskMode?: 'ids' | 'rgb';
+  /** Folder inputs: the image and mask folders under the root ('{split}' as in configs). */
+  images?: string;
+  masks?: string;
+  /** Folder inputs: mask file name ending when masks sit beside their images ('_mask'). */
+  maskSuffix?: string;
+  /** CSV inputs: the image and mask columns. */
+  imageColumn?: string;
+  maskColumn?: string;
+  /** Bad files: fail (default) or skip them (--skip-bad). */
+  onBadFile?: 'fail' | 'skip';
+  maxPixels?: number;
 }
-
-/** Files a folder dataset may carry its label map in. */
-export const LABEL_MAP_FILES = ['labelmap.json', 'labelmap.yaml', 'labelmap.yml'];
 
 const isDir = (p: string): boolean => existsSync(p) && statSync(p).isDirectory();
 
-/** Reads a JSON or YAML file (by extension; YAML also reads JSON). */
-export function readConfigFile(path: string): unknown {
-  const text = readFileSync(path, 'utf8');
-  try {
-    return extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
-  } catch (e) {
-    throw new Error(`${path}: cannot parse (${(e as Error).message.split('\n')[0]}); check the ${extname(path) === '.json' ? 'JSON' : 'YAML'} syntax`);
-  }
+export { readConfigFile, LABEL_MAP_FILES };
+
+/** Sets the label map by the one rule: explicit (--label-map), else labelmap.json beside the data. */
+function applyLabelMap(spec: DatasetSpec, given: LabelMapSpec | string | undefined, dataDirs: string[]): void {
+  const found = resolveLabelMap(given, dataDirs);
+  if (!found) return;
+  spec.labelMap = found.spec;
+  if (found.file) spec.labelMapFile = found.file;
+  else delete spec.labelMapFile;
 }
 
-function loadLabelMap(given: LabelMapSpec | string | undefined, folder?: string): LabelMapSpec | undefined {
-  if (typeof given === 'string') return parseLabelMap(readConfigFile(given), given);
-  if (given) return parseLabelMap(given);
-  if (!folder) return undefined;
-  for (const f of LABEL_MAP_FILES) if (existsSync(join(folder, f))) return parseLabelMap(readConfigFile(join(folder, f)), join(folder, f));
-  return undefined;
-}
-
-
-function pickDir(base: string, given: string | null | undefined, defaults: string[]): string | undefined {
-  if (given === null) return undefined;
-  if (given !== undefined) return isDir(resolve(base, given)) ? resolve(base, given) : undefined;
-  return defaults.map((d) => join(base, d)).find(isDir);
-}
-
-/** Files of a folder source that no sample uses: images without masks, masks without images. */
-export async function unmatchedFiles(opts: FolderSourceOptions, refs: SampleRef[]): Promise<{ images: string[]; masks: string[] }> {
-  const root = resolve(opts.root);
-  let bases = [root];
-  if (opts.splits === true) bases = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => join(root, e.name)).filter((b) => pickDir(b, opts.images, IMAGE_DIRS));
-  else if (Array.isArray(opts.splits)) bases = opts.splits.map((s) => join(root, s));
-  const usedImages = new Set(refs.map((r) => resolve(r.imagePath)));
-  const usedMasks = new Set(refs.flatMap((r) => (r.maskPath ? [resolve(r.maskPath)] : [])));
-  const images: string[] = [];
-  const masks: string[] = [];
-  const recursive = opts.recursive ?? true;
-  for (const base of bases) {
-    const imgDir = pickDir(base, opts.images, IMAGE_DIRS);
-    const maskDir = pickDir(base, opts.masks, MASK_DIRS);
-    if (!imgDir || !maskDir) continue;
-    for (const f of await listFiles(imgDir, recursive)) if (keyOf(f, imgDir, opts.imageSuffix) !== undefined && !usedImages.has(f)) images.push(f);
-    for (const f of await listFiles(maskDir, recursive)) if (keyOf(f, maskDir, opts.maskSuffix) !== undefined && !usedMasks.has(f)) masks.push(f);
-  }
-  return { images: images.sort(), masks: masks.sort() };
-}
 
 /** A split from refs' `meta.split` (split folders, a split column), or undefined. */
 export function splitFromMeta(refs: SampleRef[]): Split | undefined {
@@ -122,29 +101,62 @@ async function fromConfig(path: string, opts: InputOptions): Promise<OpenedInput
   const baseDir = dirname(resolve(path));
   const folders: FolderSourceOptions[] = [];
   const { source, ...policies } = r.data;
-  const spec = { ...(await specFromSource(skipUnmatched(source, folders, baseDir), baseDir)), ...policies };
-  if (!spec.labelMap && opts.labelMap) spec.labelMap = loadLabelMap(opts.labelMap);
-  if (opts.maskMode) spec.maskMode = opts.maskMode;
+  const spec: DatasetSpec = { ...(await specFromSource(skipUnmatched(source, folders, baseDir), baseDir)), ...policies };
+  // An explicit --label-map overrides the config's (or the one found beside the data).
+  if (opts.labelMap) applyLabelMap(spec, opts.labelMap, []);
+  applyPolicies(spec, opts);
   const unmatchedImages: string[] = [];
   const unmatchedMasks: string[] = [];
+  const notes: string[] = [];
   for (const f of folders) {
-    const u = await unmatchedFiles(f, spec.refs);
-    unmatchedImages.push(...u.images);
-    unmatchedMasks.push(...u.masks);
+    const u = await scanFolders({ ...f, unmatched: 'skip' });
+    unmatchedImages.push(...u.unmatchedImages);
+    unmatchedMasks.push(...u.unmatchedMasks);
+    notes.push(`layout: ${u.layout}`);
   }
-  return { input: path, spec, unmatchedImages, unmatchedMasks, split: splitFromMeta(spec.refs) };
+  if (spec.labelMapFile) notes.push(`label map: ${spec.labelMapFile}`);
+  return { input: path, spec, unmatchedImages, unmatchedMasks, split: splitFromMeta(spec.refs), notes, ...noMasks(spec, 'no sample of the config has a mask') };
+}
+
+function applyPolicies(spec: DatasetSpec, opts: InputOptions): void {
+  if (opts.maskMode) spec.maskMode = opts.maskMode;
+  if (opts.onBadFile) spec.onBadFile = opts.onBadFile;
+  if (opts.maxPixels) spec.maxPixels = opts.maxPixels;
+}
+
+function noMasks(spec: DatasetSpec, why: string): { noMasks?: string } {
+  const any = spec.refs.some((r) => r.maskPath !== undefined || r.meta?.coco !== undefined);
+  return any || spec.refs.length === 0 ? {} : { noMasks: why };
 }
 
 async function fromFolder(root: string, opts: InputOptions): Promise<OpenedInput> {
-  const fopts: FolderSourceOptions = { root, unmatched: 'skip' };
-  // No image folder at the top: split folders (train/images, val/images, ...).
-  if (!pickDir(root, undefined, IMAGE_DIRS)) fopts.splits = true;
-  const spec = await folderSource(fopts);
-  const labelMap = loadLabelMap(opts.labelMap, root);
-  if (labelMap) spec.labelMap = labelMap;
-  if (opts.maskMode) spec.maskMode = opts.maskMode;
-  const u = await unmatchedFiles(fopts, spec.refs);
-  return { input: root, spec, unmatchedImages: u.images, unmatchedMasks: u.masks, split: splitFromMeta(spec.refs) };
+  // COCO: instances JSON files in the folder (or annotations/), no mask images.
+  const coco = opts.images === undefined && opts.masks === undefined ? findCocoFiles(root) : [];
+  if (coco.length > 0) {
+    const parts: Record<string, DatasetSpec> = {};
+    for (const c of coco) {
+      const spec = await cocoSource({ annotations: c.annotations, imagesDir: c.imagesDir });
+      if (c.split) for (const r of spec.refs) r.meta = { ...r.meta, split: c.split };
+      parts[c.split ?? basename(c.annotations, '.json')] = spec;
+    }
+    const spec: DatasetSpec = coco.length === 1 ? Object.values(parts)[0] : mergeSources(parts);
+    applyLabelMap(spec, opts.labelMap, [root]);
+    applyPolicies(spec, opts);
+    const notes = [`layout: COCO (${coco.map((c) => `${relative(root, c.annotations)} with images in ${relative(root, c.imagesDir) || '.'}`).join('; ')})`];
+    return { input: root, spec, unmatchedImages: [], unmatchedMasks: [], split: splitFromMeta(spec.refs), notes };
+  }
+  const scan = await scanFolders({
+    root,
+    unmatched: 'skip',
+    ...(opts.images !== undefined ? { images: opts.images } : {}),
+    ...(opts.masks !== undefined ? { masks: opts.masks } : {}),
+    ...(opts.maskSuffix !== undefined ? { maskSuffix: opts.maskSuffix } : {}),
+  });
+  const spec: DatasetSpec = { refs: scan.refs };
+  applyLabelMap(spec, opts.labelMap, [root]);
+  applyPolicies(spec, opts);
+  const notes = [`layout: ${scan.layout}`, ...(spec.labelMapFile ? [`label map: ${spec.labelMapFile}`] : [])];
+  return { input: root, spec, unmatchedImages: scan.unmatchedImages, unmatchedMasks: scan.unmatchedMasks, split: splitFromMeta(spec.refs), notes };
 }
 
 async function fromCsv(file: string, opts: InputOptions): Promise<OpenedInput> {
@@ -152,27 +164,34 @@ async function fromCsv(file: string, opts: InputOptions): Promise<OpenedInput> {
   const cols = head.split(/[,\t]/).map((c) => c.trim().replace(/^"|"$/g, ''));
   let spec: DatasetSpec;
   let split: Split | undefined;
+  const notes: string[] = [];
+  let why = 'no row has a mask path';
   if (cols.includes('split') && cols.includes('id')) {
     // A split CSV written by `segkit split`.
     split = readSplitCsv(file);
     spec = { refs: split.names.flatMap((n) => split!.parts[n]) };
+    notes.push(`split CSV (${split.names.join(', ')})`);
   } else {
-    spec = await csvSource({ file });
+    spec = await csvSource({ file, ...(opts.maskColumn ? { maskColumn: opts.maskColumn } : {}), ...(opts.imageColumn ? { imageColumn: opts.imageColumn } : {}) });
     split = splitFromMeta(spec.refs);
+    const mc = opts.maskColumn ?? cols[findColumn(cols, MASK_COLUMNS)];
+    if (mc === undefined) why = `the header (${cols.join(', ')}) has no mask column (looked for ${MASK_COLUMNS.join(', ')}); name it with --mask-column <name> (maskColumn in a config)`;
+    else notes.push(`columns: image "${opts.imageColumn ?? cols[findColumn(cols, IMAGE_COLUMNS)] ?? '?'}", mask "${mc}"`);
   }
-  const labelMap = loadLabelMap(opts.labelMap, dirname(resolve(file)));
-  if (labelMap) spec.labelMap = labelMap;
-  if (opts.maskMode) spec.maskMode = opts.maskMode;
-  return { input: file, spec, unmatchedImages: [], unmatchedMasks: [], split };
+  applyLabelMap(spec, opts.labelMap, [dirname(resolve(file))]);
+  applyPolicies(spec, opts);
+  if (spec.labelMapFile) notes.push(`label map: ${spec.labelMapFile}`);
+  return { input: file, spec, unmatchedImages: [], unmatchedMasks: [], split, notes, ...noMasks(spec, why) };
 }
 
 /** Opens a folder, a dataset config (.yaml/.yml/.json) or a CSV index / split CSV. */
 export async function openInput(input: string, opts: InputOptions = {}): Promise<OpenedInput> {
   const path = resolve(input);
   if (!existsSync(path)) throw new Error(`${input} does not exist; give a dataset folder, a dataset config (.yaml/.json) or a CSV index`);
-  if (isDir(path)) return fromFolder(path, opts);
+  // Messages name the input as the user wrote it.
+  if (isDir(path)) return { ...(await fromFolder(path, opts)), input };
   const ext = extname(path).toLowerCase();
-  if (['.yaml', '.yml', '.json'].includes(ext)) return fromConfig(path, opts);
-  if (['.csv', '.tsv', '.txt'].includes(ext)) return fromCsv(path, opts);
+  if (['.yaml', '.yml', '.json'].includes(ext)) return { ...(await fromConfig(path, opts)), input };
+  if (['.csv', '.tsv', '.txt'].includes(ext)) return { ...(await fromCsv(path, opts)), input };
   throw new Error(`${input}: not a folder, a .yaml/.json config or a .csv index; give one of those`);
 }

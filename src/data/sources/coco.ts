@@ -1,8 +1,9 @@
 // COCO instance annotations (instances_*.json): images, categories mapped to contiguous labels
 // 1..K (0 is background in the semantic rendering), boxes xywh → xyxy, and segmentations
 // (polygons, uncompressed or compressed RLE) decoded to masks only when a sample is loaded.
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { BadFileError } from '../../io/image.js';
 import type { DatasetSpec } from '../dataset.js';
 import type { Instance, MaskBuffer, SampleRef } from '../types.js';
@@ -143,3 +144,39 @@ export function cocoTargets(metaJson: string, ref: SampleRef, width: number, hei
 }
 
 const clamp = (v: number, hi: number): number => Math.min(Math.max(v, 0), hi);
+
+/** A COCO instances file found in a dataset folder, with its images folder and split. */
+export interface FoundCoco {
+  annotations: string;
+  imagesDir: string;
+  split?: string;
+}
+
+/**
+ * COCO instances files in `root` or `root/annotations` (instances_*.json, or any JSON whose head
+ * has "images" and "annotations"), each with its images folder: `<root>/<train2017>` for
+ * instances_train2017.json, else `<root>/images`, else the root.
+ */
+export function findCocoFiles(root: string): FoundCoco[] {
+  const out: FoundCoco[] = [];
+  for (const dir of [root, join(root, 'annotations')]) {
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) continue;
+    for (const name of readdirSync(dir).filter((f) => f.toLowerCase().endsWith('.json')).sort()) {
+      const file = join(dir, name);
+      const fd = openSync(file, 'r');
+      const head = Buffer.alloc(65536);
+      const n = readSync(fd, head, 0, head.length, 0);
+      closeSync(fd);
+      const text = head.subarray(0, n).toString('utf8');
+      if (!/^instances_/i.test(name) && (!text.includes('"images"') || !text.includes('"annotations"'))) continue;
+      const part = /^instances_(.+)\.json$/i.exec(name)?.[1];
+      // The images folder: the one where the first file_name exists.
+      const first = /"file_name"\s*:\s*"([^"]+)"/.exec(text)?.[1];
+      const dirs = [...(part ? [join(root, part)] : []), join(root, 'images'), root, dir];
+      const imagesDir = dirs.find((d) => existsSync(d) && statSync(d).isDirectory() && (first === undefined || existsSync(join(d, first)))) ?? root;
+      const split = part ? /^(train|val|test)/i.exec(part)?.[1].toLowerCase() : undefined;
+      out.push({ annotations: file, imagesDir, ...(split ? { split } : {}) });
+    }
+  }
+  return out;
+}

@@ -1,5 +1,6 @@
 // CSV/TSV index files: one sample per row, paths relative to the index file, header names
 // configurable, a mask column that may be missing or empty, extra columns kept in `meta`.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import type { DatasetSpec } from '../dataset.js';
@@ -10,14 +11,30 @@ export interface CsvSourceOptions {
   file: string;
   /** Field separator. Default: tab for .tsv, else tab if the header line has one, else comma. */
   delimiter?: string;
-  /** Column with the image path. Default 'image'. */
+  /** Column with the image path. Default: the first of IMAGE_COLUMNS in the header. */
   imageColumn?: string;
-  /** Column with the mask path (optional column; empty cells mean no mask). Default 'mask'. */
+  /** Column with the mask path (empty cells mean no mask). Default: the first of MASK_COLUMNS in
+   *  the header; none there means an image-only index. */
   maskColumn?: string;
   /** Column with the sample id. Default: the image path without extension. */
   idColumn?: string;
   /** Folder the paths are relative to. Default: the index file's folder. */
   root?: string;
+}
+
+/** Header names taken as the image column when `imageColumn` is not given (case-insensitive). */
+export const IMAGE_COLUMNS = ['image', 'images', 'img', 'image_path', 'imagepath', 'image_file', 'input', 'rgb', 'filename', 'file', 'path'];
+/** Header names taken as the mask column when `maskColumn` is not given (case-insensitive). */
+export const MASK_COLUMNS = ['mask', 'masks', 'label', 'labels', 'annotation', 'annotations', 'gt', 'ground_truth', 'target', 'segmentation', 'seg', 'mask_path', 'label_path', 'indexlabel'];
+
+/** Index of the first header name in `names` (case-insensitive, ignoring spaces), or -1. */
+export function findColumn(header: string[], names: readonly string[]): number {
+  const norm = header.map((h) => h.trim().toLowerCase().replace(/[\s-]+/g, '_'));
+  for (const n of names) {
+    const i = norm.indexOf(n);
+    if (i >= 0) return i;
+  }
+  return -1;
 }
 
 /** RFC 4180 fields: quotes around fields, "" inside quotes, CRLF or LF line ends. */
@@ -50,6 +67,7 @@ export async function csvSource(opts: CsvSourceOptions): Promise<DatasetSpec> {
     throw new Error(`cannot read index file ${file}: ${e.message}`);
   });
   const firstLine = text.slice(0, text.search(/\r?\n|$/));
+  if (opts.delimiter === undefined && isPairList(firstLine)) return pairListSource(file, text, opts.root);
   const delimiter = opts.delimiter ?? (extname(file).toLowerCase() === '.tsv' || firstLine.includes('\t') ? '\t' : ',');
   let rows: string[][];
   try {
@@ -62,11 +80,15 @@ export async function csvSource(opts: CsvSourceOptions): Promise<DatasetSpec> {
   const col = (name: string | undefined, required: boolean, option: string): number => {
     if (name === undefined) return -1;
     const i = header.indexOf(name);
-    if (i < 0 && required) throw new Error(`${file}: no column "${name}" in the header (${header.join(', ')}); set \`${option}\``);
+    if (i < 0 && required) throw new Error(`${file}: no column "${name}" in the header (${header.join(', ')}); set \`${option}\` (CLI: --${option.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())})`);
     return i;
   };
-  const ic = col(opts.imageColumn ?? 'image', true, 'imageColumn');
-  const mc = col(opts.maskColumn ?? 'mask', opts.maskColumn !== undefined, 'maskColumn');
+  let ic = col(opts.imageColumn, true, 'imageColumn');
+  if (opts.imageColumn === undefined) {
+    ic = findColumn(header, IMAGE_COLUMNS);
+    if (ic < 0) throw new Error(`${file}: no image column in the header (${header.join(', ')}); looked for ${IMAGE_COLUMNS.join(', ')}. Name it with \`imageColumn\` (CLI: --image-column)`);
+  }
+  const mc = opts.maskColumn !== undefined ? col(opts.maskColumn, true, 'maskColumn') : findColumn(header, MASK_COLUMNS);
   const dc = col(opts.idColumn, true, 'idColumn');
   const root = opts.root ? resolve(opts.root) : dirname(file);
   const at = (p: string) => (isAbsolute(p) ? p : resolve(root, p));
@@ -92,5 +114,42 @@ export async function csvSource(opts: CsvSourceOptions): Promise<DatasetSpec> {
     if (Object.keys(meta).length) ref.meta = meta;
     refs.push(ref);
   }
+  return { refs };
+}
+
+const IMAGE_FILE = /\.(png|jpe?g|tiff?|webp|bmp)$/i;
+
+/** A SegNet-style list line: two whitespace-separated image paths and no header. */
+function isPairList(line: string): boolean {
+  const f = line.trim().split(/\s+/);
+  return f.length === 2 && IMAGE_FILE.test(f[0]) && IMAGE_FILE.test(f[1]) && !line.includes(',');
+}
+
+/** A SegNet-style list file: "image mask" per line, paths relative to the file (or `root`). */
+function pairListSource(file: string, text: string, root?: string): DatasetSpec {
+  const base = root ? resolve(root) : dirname(file);
+  const refs: SampleRef[] = [];
+  const seen = new Map<string, number>();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const f = line.split(/\s+/);
+    if (f.length !== 2) throw new Error(`${file}:${i + 1}: expected "image mask" (two paths separated by spaces), got ${f.length} field(s)`);
+    // SegNet's lists hold absolute paths of the authors' machine (/SegNet/CamVid/train/x.png):
+    // such a path is found under the list's folder by its shortest tail that exists there.
+    const at = (p: string): string => {
+      if (!isAbsolute(p) || existsSync(p)) return resolve(base, p);
+      const parts = p.split(/[\\/]+/).filter(Boolean);
+      for (let k = parts.length - 2; k >= 0; k--) {
+        const c = resolve(base, ...parts.slice(k));
+        if (existsSync(c)) return c;
+      }
+      return resolve(base, ...parts.slice(-2));
+    };
+    const id = f[0].replace(/^.*[\\/]/, '').replace(/\.[^.]+$/, '');
+    if (seen.has(id)) throw new Error(`${file}:${i + 1}: sample id "${id}" repeats line ${seen.get(id)}; ids must be unique`);
+    seen.set(id, i + 1);
+    refs.push({ id, imagePath: at(f[0]), maskPath: at(f[1]) });
+  });
   return { refs };
 }

@@ -1,6 +1,7 @@
 // Augmentations for segmentation samples: geometry moves image, mask and instances together;
 // colour ops touch the image only; every random choice comes from a seeded Rng.
 export { Rng, mixSeed } from './rng.js';
+export { T, defineTransforms, type StepOf, type StepOptions } from './builders.js';
 export { Compose, trainPreset, evalPreset, type ComposeOptions, type PresetOptions } from './compose.js';
 export { parseTransformConfig, stepSchema, transformConfigSchema, type Step, type StepConfig, type StepName, type TransformConfig } from './config.js';
 export {
