@@ -79,6 +79,7 @@ const train = section({
   maxSkipped: int0.default(10).describe('with nonFinite skip: stop after this many skipped steps'),
   logEvery: int1.default(1).describe('write a train.jsonl record (and TensorBoard scalars) every N steps'),
   samples: int0.default(4).describe('validation images drawn as image | truth | prediction rows into samples.png at the end (0: none)'),
+  report: z.boolean().default(true).describe('write report.html (curves, per-class table, confusion matrix, samples) at the end'),
   tensorboard: z.boolean().default(true).describe('also write TensorBoard event files into the run folder'),
 });
 

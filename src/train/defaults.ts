@@ -23,6 +23,8 @@ export interface Evaluator {
   update(output: SegmentationOutput, target: Tensor): void;
   /** Metric name to value (flat: 'miou', 'iou.circle', 'perImage.miou'); val.metric is one of the names. */
   compute(): Record<string, number>;
+  /** The confusion matrix counted so far (truth rows, prediction columns), for the run report. */
+  confusion?(): number[][];
   dispose?(): void;
 }
 
@@ -64,6 +66,7 @@ export function defaultEvaluator(task: TaskInfo): Evaluator {
   return {
     update: (output, target) => void cm.update(output.out, target),
     compute: () => flattenMetrics(cm.compute(), task.classNames),
+    confusion: () => cm.matrix,
     dispose: () => cm.dispose(),
   };
 }

@@ -32,6 +32,7 @@ export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Prom
       loss,
       makeEvaluator: () => defaultEvaluator(data.task), // plug point: ConfusionMatrix from src/metrics
       buildModel: () => buildModel(cfg, data.task),
+      ...(data.task.classNames ? { classNames: data.task.classNames } : {}),
       ...(opts.hooks ? { hooks: opts.hooks } : {}),
       ...(opts.print ? { print: opts.print } : {}),
     });

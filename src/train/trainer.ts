@@ -26,6 +26,8 @@ import { configDiff, type TrainConfig } from './config.js';
 import type { Evaluator, LossFn } from './defaults.js';
 import { describeNames, evaluatePass, formatSummary, improves } from './validation.js';
 import { writeSamples } from './samples.js';
+import { runReportData } from './report.js';
+import { writeRunReport } from '../report/index.js';
 import { latestCheckpoint, listCheckpoints, loadCheckpoint, lockRun, removeLeftovers, testPause, writeCheckpoint, writeWeights, type TrainState } from './checkpoint.js';
 import { JsonlLog, trainProgress, type TrainProgress } from './logging.js';
 import { ModelEma } from './ema.js';
@@ -54,6 +56,8 @@ export interface TrainerParts {
   loss: LossFn;
   /** A fresh evaluator per validation pass. */
   makeEvaluator: () => Evaluator;
+  /** Class names by train id (for the report's per-class table). */
+  classNames?: string[];
   /** Builds another model of the same architecture (for the EMA copy). */
   buildModel?: () => Module;
   hooks?: TrainerHooks;
@@ -104,6 +108,7 @@ export class Trainer {
   lastMetrics: Record<string, number> | null = null;
   private stopRequested = false;
   private interruptRequested = false;
+  private lastConfusion: number[][] | undefined;
   private unlock: (() => void) | undefined;
   /** Step of the latest validation (-1: none in this process). */
   private validatedAt = -1;
@@ -301,7 +306,8 @@ export class Trainer {
 
   async validate(epoch: number): Promise<Record<string, number>> {
     const model = this.evalModel;
-    const metrics = await evaluatePass(model, this.parts.valLoader, this.parts.makeEvaluator(), this.cfg.model.channelsLast);
+    const { metrics, confusion } = await evaluatePass(model, this.parts.valLoader, this.parts.makeEvaluator(), this.cfg.model.channelsLast);
+    this.lastConfusion = confusion;
     const key = this.cfg.val.metric;
     if (!(key in metrics)) throw new Error(`val.metric: '${key}' is not among the metrics the evaluator reports: ${describeNames(Object.keys(metrics))}`);
     this.lastMetrics = metrics;
@@ -446,6 +452,18 @@ export class Trainer {
     if (this.cfg.train.samples > 0 && valSet instanceof SegDataset) {
       const transform = this.parts.valLoader.compose.toJSON() as StepConfig[];
       await writeSamples(join(this.runDir, 'samples.png'), this.evalModel, valSet, { count: this.cfg.train.samples, transform, ignoreIndex: this.parts.valLoader.ignoreIndex, channelsLast: this.cfg.model.channelsLast });
+    }
+    if (this.cfg.train.report) {
+      writeRunReport(join(this.runDir, 'report.html'), runReportData(this.runDir, {
+        title: `${this.cfg.name}: ${this.cfg.model.name}`,
+        config: this.cfg,
+        best: this.best,
+        lastMetrics: this.lastMetrics,
+        ...(this.lastConfusion ? { confusion: this.lastConfusion } : {}),
+        ...(this.parts.classNames ? { classNames: this.parts.classNames } : {}),
+        step: this.step,
+        skipped: this.skipped,
+      }));
     }
     writeFileAtomic(join(this.runDir, 'metrics.json'), JSON.stringify({ step: this.step, epoch: endEpoch, best: this.best, last: this.lastMetrics, skipped: this.skipped, stoppedEarly: this.stopRequested }, null, 2) + '\n');
     this.record({ type: 'end', step: this.step, epoch: endEpoch, best: this.best, skipped: this.skipped });

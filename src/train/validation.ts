@@ -8,8 +8,11 @@ import { batchToTensors } from '../data/to-tensors.js';
 import type { SegmentationOutput } from '../models/segmentation.js';
 import type { Evaluator } from './defaults.js';
 
-/** Metrics of `model` over every batch of `loader`; the model's train/eval mode is restored. */
-export async function evaluatePass(model: Module, loader: DataLoader, evaluator: Evaluator, channelsLast: boolean): Promise<Record<string, number>> {
+/**
+ * Metrics of `model` over every batch of `loader` (and the confusion matrix when the evaluator
+ * gives one); the model's train/eval mode is restored.
+ */
+export async function evaluatePass(model: Module, loader: DataLoader, evaluator: Evaluator, channelsLast: boolean): Promise<{ metrics: Record<string, number>; confusion?: number[][] }> {
   loader.loadState({ ...loader.state(), epoch: 0, position: 0 }); // the same batches every time
   const wasTraining = model.training;
   model.eval();
@@ -25,7 +28,9 @@ export async function evaluatePass(model: Module, loader: DataLoader, evaluator:
         ),
       );
     }
-    return evaluator.compute();
+    const metrics = evaluator.compute();
+    const confusion = evaluator.confusion?.();
+    return confusion ? { metrics, confusion } : { metrics };
   } finally {
     model.train(wasTraining);
     evaluator.dispose?.();

@@ -400,7 +400,7 @@ test('amp: bfloat16 autocast trains with finite losses and float32 weights', asy
   }
 });
 
-test('runTraining writes runs/<name>/: config.json, train.jsonl (loss and scheduled lr per step, metrics per validation), checkpoints, best and last', async () => {
+test('runTraining writes runs/<name>/: config.json, train.jsonl (loss and scheduled lr per step, metrics per validation), TensorBoard scalars, checkpoints, best, last, samples and report.html', async () => {
   const cfg = config({
     train: { iterations: 6 },
     scheduler: { name: 'cosine' },
@@ -425,6 +425,8 @@ test('runTraining writes runs/<name>/: config.json, train.jsonl (loss and schedu
   assert.ok(existsSync(join(dir, 'best.safetensors')) && existsSync(join(dir, 'last.safetensors')));
   const samples = await readImage(join(dir, 'samples.png'));
   assert.deepEqual([samples.width, samples.height], [3 * 32, 2 * 32], 'two val images as image | truth | prediction rows');
+  const report = readFileSync(join(dir, 'report.html'), 'utf8');
+  for (const part of ['<h2>Curves</h2>', '<h2>Per class</h2>', '<h2>Confusion matrix</h2>', '<h2>Predictions</h2>', 'training loss', 'learning rate', 'validation', '>circle<']) assert.ok(report.includes(part), `report.html lacks ${part}`);
   const summary = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as { step: number; best: { metric: string; step: number }; last: { miou: number } };
   assert.deepEqual([summary.step, summary.best.metric, typeof summary.last.miou], [6, 'miou', 'number']);
   assert.equal(r.step, 6);
