@@ -37,10 +37,10 @@ export function runReportData(runDir: string, r: ReportInputs): RunReportData {
       for (const [k, v] of Object.entries((rec.metrics as Record<string, number>) ?? {})) if (!k.includes('.') && k !== 'pixels') add('validation', k, rec.step, v);
     }
   }
-  const summary: Record<string, number | string> = { steps: r.step };
-  if (r.best) Object.assign(summary, { [`best ${r.best.metric}`]: r.best.value, 'best at step': r.best.step });
+  const summary: Record<string, number | string> = { steps: String(r.step) };
+  if (r.best) Object.assign(summary, { [`best ${r.best.metric}`]: r.best.value, 'best at step': String(r.best.step) });
   for (const k of ['miou', 'pixelAccuracy', 'meanDice', 'binaryDice']) if (typeof r.lastMetrics?.[k] === 'number') summary[`last ${k}`] = r.lastMetrics[k]!;
-  if (r.skipped) summary['skipped steps'] = r.skipped;
+  if (r.skipped) summary['skipped steps'] = String(r.skipped);
   const data: RunReportData = { title: r.title, subtitle: `${r.step} steps, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`, summary, series: [...series.values()], config: r.config };
   const names = r.classNames;
   if (names && r.lastMetrics) {
