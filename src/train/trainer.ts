@@ -321,7 +321,7 @@ export class Trainer {
     if (improved) {
       this.best = { metric: key, value, step: this.step, epoch };
       this.sinceBest = 0;
-      writeWeights(join(this.runDir, 'best.safetensors'), model, { step: String(this.step), epoch: String(epoch), metric: key, value: String(value) });
+      writeWeights(join(this.runDir, 'best.safetensors'), model, { ...this.weightsMetadata(), step: String(this.step), epoch: String(epoch), metric: key, value: String(value) });
       this.record({ type: 'best', step: this.step, epoch, metric: key, value });
     } else this.sinceBest++;
     this.say(`validation at step ${this.step} (epoch ${epoch}): ${shown}${improved ? ' (best so far)' : ` (best ${this.best?.value.toFixed(4) ?? '-'} at step ${this.best?.step ?? '-'})`}`);
@@ -332,6 +332,21 @@ export class Trainer {
       this.say(`early stopping: no ${key} improvement in ${patience} validations (best ${this.best?.value.toFixed(4)} at step ${this.best?.step})`);
     }
     return metrics;
+  }
+
+  /**
+   * What best/last.safetensors carry besides the tensors, so the weights rebuild without the run
+   * folder: the model's registry name and options, the class names and the input normalisation.
+   */
+  private weightsMetadata(): Record<string, string> {
+    const norm = this.parts.valLoader.compose.normalizeParams;
+    return {
+      'segkit.model': this.cfg.model.name,
+      'segkit.options': JSON.stringify(this.cfg.model.options),
+      ...(this.parts.classNames ? { 'segkit.classes': JSON.stringify(this.parts.classNames) } : {}),
+      ...(norm ? { 'segkit.normalize': JSON.stringify({ mean: norm.mean, std: norm.std }) } : {}),
+      'segkit.run': this.cfg.name,
+    };
   }
 
   /** Writes a resumable checkpoint of the current step (between optimizer steps only). */
@@ -447,7 +462,7 @@ export class Trainer {
     if (this.validatedAt !== this.step) await this.validate(endEpoch);
     this.finished = true;
     this.checkpoint();
-    writeWeights(join(this.runDir, 'last.safetensors'), this.evalModel, { step: String(this.step), epoch: String(endEpoch) });
+    writeWeights(join(this.runDir, 'last.safetensors'), this.evalModel, { ...this.weightsMetadata(), step: String(this.step), epoch: String(endEpoch) });
     const valSet = this.parts.valLoader.dataset;
     if (this.cfg.train.samples > 0 && valSet instanceof SegDataset) {
       const transform = this.parts.valLoader.compose.toJSON() as StepConfig[];
