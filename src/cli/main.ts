@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { registerDataCommands } from './data.js';
 import { registerPredictCommand } from './predict.js';
+import { registerEvalCommand } from './eval.js';
 import { registerTrainCommand } from './train.js';
 import { generateShapes } from '../data/bundled.js';
 
@@ -32,6 +33,7 @@ program
   });
 
 registerDataCommands(program);
+registerEvalCommand(program);
 registerPredictCommand(program);
 registerTrainCommand(program);
 

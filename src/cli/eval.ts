@@ -1,0 +1,91 @@
+// `segkit eval`: score a model on a dataset (or one split of it) and write the report: the scores
+// and per-class table on the terminal, report.json, report.md and report.html (confusion matrix,
+// sample panels) in --out.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { addModelOptions, loadModel, positive, type ModelFlags } from './model-options.js';
+
+interface EvalFlags extends ModelFlags {
+  split?: string;
+  out: string;
+  panels: number;
+  skipBad?: boolean;
+}
+
+export function registerEvalCommand(program: Command): void {
+  const cmd = program
+    .command('eval')
+    .description('score a model on a dataset: mIoU, Dice, accuracy (dataset-level and per image), per-class table, confusion matrix')
+    .argument('<dataset>', 'a dataset folder, a dataset config (.yaml/.json) or a CSV index (as segkit doctor takes it)')
+    .option('--split <name>', 'only the samples of this split (split folders, a split column or a split CSV)')
+    .option('-o, --out <dir>', 'where report.json, report.md and report.html go', 'eval')
+    .option('--panels <n>', 'image | prediction | truth panels in the HTML report', (v) => Math.round(positive('--panels')(v)), 4)
+    .option('--skip-bad', 'skip unreadable files (counted in the report) instead of stopping');
+  addModelOptions(cmd).action(async (dataset: string, o: EvalFlags) => {
+    const [{ openInput }, { SegDataset }, { evaluate, evaluationMarkdown }, { formatClassTable }, { writeRunReport }, { writeFileAtomic }] = await Promise.all([
+      import('../data/doctor/input.js'),
+      import('../data/dataset.js'),
+      import('../predict/evaluate.js'),
+      import('../metrics/index.js'),
+      import('../report/html.js'),
+      import('../data/splits.js'),
+    ]);
+    const opened = await openInput(dataset, { ...(o.labelMap ? { labelMap: o.labelMap } : {}), ...(o.skipBad ? { onBadFile: 'skip' as const } : {}) });
+    let ds = new SegDataset(opened.spec);
+    if (o.split !== undefined) {
+      const parts = opened.split?.parts ?? {};
+      const ids = parts[o.split];
+      if (!ids) throw new Error(`${dataset} has no split '${o.split}'${Object.keys(parts).length ? `; its splits: ${Object.keys(parts).join(', ')}` : ' (no split folders, split column or split CSV)'}`);
+      const wanted = new Set(ids.map((r) => r.id));
+      ds = ds.subset(Array.from({ length: ds.length }, (_, i) => i).filter((i) => wanted.has(ds.ref(i).id)));
+    }
+    const loaded = await loadModel(o, { classes: ds.classes, palette: ds.labelMap?.palette });
+    const { model, normalize, classes, palette, inference, description } = loaded;
+    try {
+      const numClasses = classes?.length || o.numClasses;
+      if (!numClasses) throw new Error('how many classes? give --num-classes, or a label map (--label-map, or labelmap.json beside the data)');
+      console.error(`${description}; ${ds.length} images of ${dataset}${o.split ? ` (split ${o.split})` : ''}`);
+      const started = performance.now();
+      const e = await evaluate(model, ds, {
+        numClasses: Math.max(numClasses, 2),
+        normalize,
+        inference,
+        threshold: o.threshold,
+        panels: o.panels,
+        palette,
+        onImage: process.stderr.isTTY ? (i, n) => process.stderr.write(`\r${i + 1}/${n}${i + 1 === n ? '\n' : ''}`) : undefined,
+      });
+      const seconds = (performance.now() - started) / 1000;
+      const m = e.metrics;
+      const names = classes && classes.length === m.numClasses ? classes : undefined;
+      const pct = (v: number) => (Number.isNaN(v) ? '-' : `${(v * 100).toFixed(2)}%`);
+      console.log(`${e.images} images in ${seconds.toFixed(1)} s: mIoU ${pct(m.miou)} (per image ${pct(m.perImage.miou)}), mean Dice ${pct(m.meanDice)}, pixel accuracy ${pct(m.pixelAccuracy)}${m.binaryDice !== undefined ? `, binary Dice ${pct(m.binaryDice)}` : ''}`);
+      console.log(formatClassTable(m, { classNames: names }));
+      mkdirSync(o.out, { recursive: true });
+      const title = `${o.model} on ${dataset}${o.split ? ` (${o.split})` : ''}`;
+      writeFileAtomic(join(o.out, 'report.json'), JSON.stringify({ model: o.model, weights: o.weights ?? null, dataset, split: o.split ?? null, inference, normalize, images: e.images, skipped: e.skipped, seconds, classes: names ?? null, metrics: m }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+      writeFileAtomic(join(o.out, 'report.md'), evaluationMarkdown(title, e, names));
+      writeRunReport(join(o.out, 'report.html'), {
+        title,
+        subtitle: `${e.images} images, ${seconds.toFixed(1)} s; ${description}`,
+        summary: { mIoU: pct(m.miou), 'mIoU per image': pct(m.perImage.miou), 'mean Dice': pct(m.meanDice), 'pixel accuracy': pct(m.pixelAccuracy) },
+        classTable: {
+          classes: names ?? Array.from({ length: m.numClasses }, (_, c) => String(c)),
+          columns: [
+            { name: 'IoU %', values: m.iou, format: 'percent' },
+            { name: 'Dice %', values: m.dice, format: 'percent' },
+            { name: 'precision %', values: m.precision, format: 'percent' },
+            { name: 'recall %', values: m.recall, format: 'percent' },
+            { name: 'pixels', values: m.support, format: 'integer' },
+          ],
+        },
+        confusion: { classes: names ?? Array.from({ length: m.numClasses }, (_, c) => String(c)), matrix: m.matrix },
+        panels: e.panels,
+      });
+      console.log(`report: ${join(o.out, 'report.md')}, ${join(o.out, 'report.html')}, ${join(o.out, 'report.json')}`);
+    } finally {
+      model.dispose();
+    }
+  });
+}
