@@ -345,7 +345,6 @@ export class Trainer {
       'segkit.options': JSON.stringify(this.cfg.model.options),
       ...(this.parts.classNames ? { 'segkit.classes': JSON.stringify(this.parts.classNames) } : {}),
       ...(norm ? { 'segkit.normalize': JSON.stringify({ mean: norm.mean, std: norm.std }) } : {}),
-      'segkit.run': this.cfg.name,
     };
   }
 
