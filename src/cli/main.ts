@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { registerDataCommands } from './data.js';
 import { registerPredictCommand } from './predict.js';
 import { registerEvalCommand } from './eval.js';
+import { registerTrainCommand } from './train.js';
 import { generateShapes } from '../data/bundled.js';
 
 const program = new Command();
@@ -49,6 +50,7 @@ program
 registerDataCommands(program);
 registerEvalCommand(program);
 registerPredictCommand(program);
+registerTrainCommand(program);
 
 function positiveInt(name: string, v: string): number {
   const n = Number(v);

@@ -1,0 +1,61 @@
+// A whole training run from a config: data, model, optimizer, schedule, loss, evaluator, the
+// Trainer; everything built here is released here. `segkit train` is this function.
+import type { TrainConfig } from './config.js';
+import { buildData, buildModel, buildOptimizer, buildScheduler, totalSteps } from './setup.js';
+import { defaultEvaluator, defaultLoss } from './defaults.js';
+import { Trainer, type FitResult, type TrainerHooks } from './trainer.js';
+
+export interface RunOptions {
+  resume?: boolean;
+  hooks?: TrainerHooks;
+  print?: (line: string) => void;
+  /** Ctrl-C stops after the current step with a checkpoint (a second one exits at once). */
+  handleSigint?: boolean;
+}
+
+export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Promise<FitResult> {
+  const data = await buildData(cfg);
+  const model = buildModel(cfg, data.task);
+  const optimizer = buildOptimizer(cfg, model);
+  const loss = defaultLoss(cfg, data.task); // plug point: buildLoss(cfg.loss) from src/losses
+  let trainer: Trainer | undefined;
+  let onSigint: (() => void) | undefined;
+  try {
+    const scheduler = buildScheduler(cfg, optimizer, totalSteps(cfg, data.trainLoader));
+    trainer = new Trainer({
+      config: cfg,
+      model,
+      optimizer,
+      scheduler,
+      trainLoader: data.trainLoader,
+      valLoader: data.valLoader,
+      loss,
+      makeEvaluator: () => defaultEvaluator(data.task), // plug point: ConfusionMatrix from src/metrics
+      buildModel: () => buildModel(cfg, data.task),
+      ...(data.task.classNames ? { classNames: data.task.classNames } : {}),
+      ...(opts.hooks ? { hooks: opts.hooks } : {}),
+      ...(opts.print ? { print: opts.print } : {}),
+    });
+    const print = opts.print ?? console.log;
+    if (opts.handleSigint) {
+      const t = trainer;
+      let presses = 0;
+      onSigint = () => {
+        if (++presses > 1) process.exit(130);
+        print('stopping after this step with a checkpoint (Ctrl-C again to quit at once)');
+        t.interrupt();
+      };
+      process.on('SIGINT', onSigint);
+    }
+    print(`training ${cfg.model.name} on ${cfg.data.path}: ${data.train.length} train / ${data.val.length} val images, ${data.task.numClasses} classes, ${trainer.total} steps (${data.trainLoader.length} batches of ${cfg.data.batchSize} per epoch) -> ${trainer.runDir}`);
+    return await trainer.fit({ resume: opts.resume ?? false });
+  } finally {
+    if (onSigint) process.off('SIGINT', onSigint);
+    trainer?.dispose();
+    loss.dispose?.();
+    optimizer.dispose();
+    model.dispose();
+    await data.trainLoader.close();
+    await data.valLoader.close();
+  }
+}

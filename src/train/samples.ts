@@ -1,0 +1,93 @@
+// Sample predictions of a run: the first validation images as rows of
+// image | ground truth | prediction (masks blended over the image), written to one PNG. The
+// images go through the validation transforms, so each row shows exactly what the model saw
+// (the normalisation undone for display).
+import type { Module } from '../nn/index.js';
+import { inferenceMode, tidy, tensor } from '../torch/index.js';
+import type { SegmentationOutput } from '../models/segmentation.js';
+import { DataLoader } from '../data/loader.js';
+import type { SegDataset } from '../data/dataset.js';
+import { overlayMask, type Palette } from '../data/overlay.js';
+import { vocPalette } from '../data/labelmap.js';
+import type { StepConfig } from '../data/transforms/index.js';
+import type { ImageBuffer } from '../data/types.js';
+import { writeImage } from '../io/image.js';
+
+export interface SampleOptions {
+  count: number;
+  transform: StepConfig[];
+  ignoreIndex: number;
+  channelsLast: boolean;
+}
+
+/** (C, H, W) floats back to 8-bit RGB (H, W, 3): x * std + mean, times 255. */
+function toDisplay(data: Float32Array, C: number, H: number, W: number, norm: { mean: readonly number[]; std: readonly number[] } | undefined): ImageBuffer {
+  const out = new Uint8Array(H * W * 3);
+  for (let c = 0; c < 3; c++) {
+    const src = Math.min(c, C - 1);
+    const [m, s] = norm ? [norm.mean[src]!, norm.std[src]!] : [0, 1];
+    for (let p = 0; p < H * W; p++) out[p * 3 + c] = Math.max(0, Math.min(255, Math.round((data[src * H * W + p]! * s + m) * 255)));
+  }
+  return { data: out, width: W, height: H, channels: 3 };
+}
+
+function hconcat(images: ImageBuffer[]): ImageBuffer {
+  const H = Math.max(...images.map((im) => im.height));
+  const W = images.reduce((a, im) => a + im.width, 0);
+  const data = new Uint8Array(W * H * 3);
+  let x0 = 0;
+  for (const im of images) {
+    for (let y = 0; y < im.height; y++) data.set(im.data.subarray(y * im.width * 3, (y + 1) * im.width * 3), (y * W + x0) * 3);
+    x0 += im.width;
+  }
+  return { data, width: W, height: H, channels: 3 };
+}
+
+function vconcat(rows: ImageBuffer[]): ImageBuffer {
+  const W = Math.max(...rows.map((r) => r.width));
+  const H = rows.reduce((a, r) => a + r.height, 0);
+  const data = new Uint8Array(W * H * 3);
+  let y0 = 0;
+  for (const r of rows) {
+    for (let y = 0; y < r.height; y++) data.set(r.data.subarray(y * r.width * 3, (y + 1) * r.width * 3), ((y0 + y) * W) * 3);
+    y0 += r.height;
+  }
+  return { data, width: W, height: H, channels: 3 };
+}
+
+/** Writes `file` with up to `count` rows; returns how many rows it drew. */
+export async function writeSamples(file: string, model: Module, dataset: SegDataset, opts: SampleOptions): Promise<number> {
+  const n = Math.min(opts.count, dataset.length);
+  if (n === 0) return 0;
+  const subset = dataset.subset(Array.from({ length: n }, (_, i) => i));
+  const loader = new DataLoader(subset, { batchSize: 1, transform: opts.transform, ignoreIndex: opts.ignoreIndex });
+  const palette: Palette = dataset.labelMap?.palette ?? vocPalette(256);
+  const overlay = { skip: [0], ignoreIndex: opts.ignoreIndex };
+  const rows: ImageBuffer[] = [];
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    for await (const batch of loader) {
+      const [, C, H, W] = batch.shape;
+      const pred = inferenceMode(() =>
+        tidy(() => {
+          let x = tensor(batch.images, { shape: batch.shape });
+          if (opts.channelsLast) x = x.contiguous('channels_last');
+          const out = (model.call(x) as SegmentationOutput).out;
+          // one sigmoid channel: foreground where the logit is above 0; else the arg-max class
+          return Uint8Array.from((out.shape[1] === 1 ? out.gt(0).flatten() : out.argmax(1)).toArray() as number[]);
+        }),
+      );
+      const image = toDisplay(batch.images, C, H, W, loader.compose.normalizeParams);
+      const cells = [image];
+      if (batch.masks) cells.push(overlayMask(image, { data: Uint8Array.from(batch.masks, (v) => Math.min(v, 255)), width: W, height: H }, palette, 0.6, overlay));
+      cells.push(overlayMask(image, { data: pred, width: W, height: H }, palette, 0.6, overlay));
+      rows.push(hconcat(cells));
+    }
+  } finally {
+    model.train(wasTraining);
+    await loader.close();
+  }
+  await writeImage(file, vconcat(rows));
+  return rows.length;
+}

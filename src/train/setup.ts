@@ -1,0 +1,140 @@
+// From a validated config to the parts a Trainer runs: the dataset split into train/val, the two
+// loaders, the model (seeded, from the registry), the optimizer and the lr schedule by name.
+import { setNumThreads } from '../torch/index.js';
+import type { Module } from '../nn/index.js';
+import { create, listModels, modelEntry, type ModelEntry } from '../models/registry.js';
+import '../models/zoo.js';
+import { SGD, Adam, AdamW, RAdam, ReduceLROnPlateau, OneCycleLR, PolynomialLR, CosineAnnealingLR, StepLR, MultiStepLR, LinearLR, withWarmup, type Optimizer, type Scheduler, type LRScheduler } from '../optim/index.js';
+import { SegDataset } from '../data/dataset.js';
+import { DataLoader } from '../data/loader.js';
+import { openInput } from '../data/doctor/input.js';
+import { applySplit, randomSplit } from '../data/splits.js';
+import { evalPreset, trainPreset, type StepConfig } from '../data/transforms/index.js';
+import type { TrainConfig } from './config.js';
+import type { TaskInfo } from './defaults.js';
+import { seedInit } from './rng.js';
+
+/** A schedule stepped every optimizer step, or ReduceLROnPlateau stepped with each validation's metric. */
+export type RunScheduler = (Scheduler & { step(): void }) | ReduceLROnPlateau;
+
+export interface RunData {
+  train: SegDataset;
+  val: SegDataset;
+  task: TaskInfo;
+  trainLoader: DataLoader;
+  valLoader: DataLoader;
+}
+
+/** Opens the dataset, splits it and builds the loaders. */
+export async function buildData(cfg: TrainConfig): Promise<RunData> {
+  const d = cfg.data;
+  const opened = await openInput(d.path, { ...(d.labelMap ? { labelMap: d.labelMap } : {}), ...(d.maskMode ? { maskMode: d.maskMode } : {}) }).catch((e: Error) => {
+    throw new Error(`data.path: ${e.message}`, { cause: e });
+  });
+  const split = opened.split ?? randomSplit(opened.spec.refs, d.splitRatios, { seed: d.splitSeed });
+  const parts = applySplit(opened.spec, split);
+  for (const [key, part] of [['data.trainPart', d.trainPart], ['data.valPart', d.valPart]] as const) {
+    if (!parts[part] || parts[part].refs.length === 0) {
+      throw new Error(`${key}: the split of ${d.path} has no part '${part}' with samples; its parts: ${split.names.map((n) => `${n} (${split.parts[n]?.length ?? 0})`).join(', ')}`);
+    }
+  }
+  const train = new SegDataset(parts[d.trainPart]!);
+  const val = new SegDataset(parts[d.valPart]!);
+  const numClasses = d.numClasses ?? train.labelMap?.numClasses;
+  if (numClasses === undefined) throw new Error(`data.numClasses: ${d.path} has no label map to count the classes from; set data.numClasses (or data.labelMap)`);
+  const ignoreIndex = train.labelMap?.ignoreIndex ?? 255;
+  const task: TaskInfo = { numClasses, ignoreIndex, ...(train.classes ? { classNames: train.classes } : {}) };
+  const trainSteps: StepConfig[] = d.transforms ?? (d.crop !== undefined ? trainPreset(d.crop) : [{ name: 'normalize' }]);
+  const valSteps: StepConfig[] = d.valTransforms ?? (d.crop !== undefined ? evalPreset(d.crop) : [{ name: 'normalize' }]);
+  const trainLoader = new DataLoader(train, { batchSize: d.batchSize, shuffle: true, seed: cfg.seed, dropLast: d.dropLast, numWorkers: d.numWorkers, transform: trainSteps, ignoreIndex });
+  const valLoader = new DataLoader(val, { batchSize: d.valBatchSize ?? d.batchSize, numWorkers: d.numWorkers, transform: valSteps, ignoreIndex });
+  return { train, val, task, trainLoader, valLoader };
+}
+
+/** Output channels: one per class, or one sigmoid channel for a binary task with loss.output 'sigmoid'. */
+export function outputChannels(cfg: TrainConfig, task: TaskInfo): number {
+  if (cfg.loss.output !== 'sigmoid') return task.numClasses;
+  if (task.numClasses !== 2) {
+    throw new Error(`loss.output: 'sigmoid' (one output channel) is for binary data, but this dataset has ${task.numClasses} classes; use 'softmax' (the default)`);
+  }
+  return 1;
+}
+
+/** Builds the model of the config, seeded, with `numClasses` from the data (same call for the EMA copy). */
+export function buildModel(cfg: TrainConfig, task: TaskInfo): Module {
+  if (cfg.threads !== undefined) setNumThreads(cfg.threads);
+  let entry: ModelEntry;
+  try {
+    entry = modelEntry(cfg.model.name);
+  } catch (e) {
+    throw new Error(`model.name: ${(e as Error).message}`, { cause: e });
+  }
+  if (entry.kind !== 'semantic') {
+    throw new Error(`model.name: '${entry.name}' is a ${entry.kind} network, not a segmentation model; segmentation models: ${listModels('semantic').map((m) => m.name).join(', ')}`);
+  }
+  seedInit(cfg.seed);
+  let model: Module;
+  try {
+    model = create(entry.name, { ...cfg.model.options, numClasses: outputChannels(cfg, task) });
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new Error(`${/option/.test(msg) ? 'model.options' : 'model'}: ${msg}`, { cause: e });
+  }
+  return cfg.model.channelsLast ? model.toChannelsLast() : model;
+}
+
+export function buildOptimizer(cfg: TrainConfig, model: Module): Optimizer {
+  const o = cfg.optimizer;
+  const params = model.parameters().filter((p) => p.requiresGrad);
+  switch (o.name) {
+    case 'sgd':
+      return new SGD(params, { lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay });
+    case 'adam':
+      return new Adam(params, { lr: o.lr, betas: o.betas, weightDecay: o.weightDecay });
+    case 'adamw':
+      return new AdamW(params, { lr: o.lr, betas: o.betas, weightDecay: o.weightDecay });
+    case 'radam':
+      return new RAdam(params, { lr: o.lr, betas: o.betas, weightDecay: o.weightDecay });
+  }
+}
+
+/** Optimizer steps per epoch: the loader's batches in groups of gradAccum (a last short group steps too). */
+export function stepsPerEpoch(cfg: TrainConfig, loader: DataLoader): number {
+  return Math.ceil(loader.length / cfg.train.gradAccum);
+}
+
+/** Steps of the whole run. */
+export function totalSteps(cfg: TrainConfig, loader: DataLoader): number {
+  return cfg.train.iterations ?? (cfg.train.epochs ?? 10) * stepsPerEpoch(cfg, loader);
+}
+
+/** The lr schedule of the config over `total` optimizer steps (null for 'none' without warm-up). */
+export function buildScheduler(cfg: TrainConfig, optimizer: Optimizer, total: number): RunScheduler | null {
+  const s = cfg.scheduler;
+  const warm = s.warmupIters;
+  if (warm >= total && s.name !== 'none') throw new Error(`scheduler.warmupIters (${warm}) must be below the run's ${total} steps`);
+  const rest = total - warm;
+  let inner: LRScheduler<object> | null;
+  switch (s.name) {
+    case 'none':
+      return warm > 0 ? new LinearLR(optimizer, { startFactor: s.warmupFactor, endFactor: 1, totalIters: warm }) : null;
+    case 'onecycle':
+      inner = new OneCycleLR(optimizer, { maxLr: s.maxLr ?? cfg.optimizer.lr, totalSteps: rest, pctStart: s.pctStart, divFactor: s.divFactor, finalDivFactor: s.finalDivFactor });
+      break;
+    case 'poly':
+      inner = new PolynomialLR(optimizer, { totalIters: rest, power: s.power, minLr: s.minLr });
+      break;
+    case 'cosine':
+      inner = new CosineAnnealingLR(optimizer, { tMax: rest, etaMin: s.minLr });
+      break;
+    case 'step':
+      inner = new StepLR(optimizer, { stepSize: s.stepSize!, gamma: s.gamma });
+      break;
+    case 'multistep':
+      inner = new MultiStepLR(optimizer, { milestones: s.milestones, gamma: s.gamma });
+      break;
+    case 'plateau':
+      return new ReduceLROnPlateau(optimizer, { mode: cfg.val.mode, factor: s.gamma, patience: s.patience, minLr: s.minLr });
+  }
+  return warm > 0 ? withWarmup(inner, { iters: warm, startFactor: s.warmupFactor }) : inner;
+}
