@@ -5,7 +5,7 @@
 // Validation follows the reference implementation: the tensors, sorted by offset, must tile the
 // data buffer exactly (no gaps, no overlaps, nothing after the last one).
 
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { type DType, type RawTensor, checkRawTensor, dtypeSize, numel } from './raw.js';
 
@@ -65,6 +65,26 @@ export function parseSafetensors(bytes: Uint8Array, source = '<buffer>'): Safete
 
 export function readSafetensors(path: string): Safetensors {
   return parseSafetensors(readFileSync(path), path);
+}
+
+/** The "__metadata__" strings of a safetensors file, reading its header only (not the tensors). */
+export function readSafetensorsMetadata(path: string): Record<string, string> {
+  const fail = (problem: string): never => {
+    throw new Error(`${path}: not a valid safetensors file: ${problem}`);
+  };
+  const fd = openSync(path, 'r');
+  try {
+    const size = Buffer.alloc(8);
+    readSync(fd, size, 0, 8, 0);
+    const n = size.readBigUInt64LE(0);
+    if (n > BigInt(MAX_HEADER_BYTES)) fail(`header length ${n} is over the ${MAX_HEADER_BYTES}-byte limit`);
+    const head = Buffer.alloc(8 + Number(n));
+    const got = readSync(fd, head, 0, head.length, 0);
+    const { header } = readHeader(head.subarray(0, got), fail);
+    return readMetadata(header.__metadata__, fail);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function readHeader(bytes: Uint8Array, fail: (p: string) => never): { header: Record<string, unknown>; dataStart: number } {

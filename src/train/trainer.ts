@@ -342,7 +342,8 @@ export class Trainer {
     const norm = this.parts.valLoader.compose.normalizeParams;
     return {
       'segkit.model': this.cfg.model.name,
-      'segkit.options': JSON.stringify(this.cfg.model.options),
+      // the output channels too, so `segkit eval/predict --weights best.safetensors` rebuilds it as it is
+      'segkit.options': JSON.stringify({ ...this.cfg.model.options, numClasses: (this.parts.model as { numClasses?: number }).numClasses }),
       ...(this.parts.classNames ? { 'segkit.classes': JSON.stringify(this.parts.classNames) } : {}),
       ...(norm ? { 'segkit.normalize': JSON.stringify({ mean: norm.mean, std: norm.std }) } : {}),
     };

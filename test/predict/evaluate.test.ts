@@ -70,6 +70,15 @@ test('segkit eval writes report.json, report.md and report.html; an unknown spli
     assert.equal(report.images, 2);
     assert.equal(report.metrics.pixels, 2 * 64);
     assert.match(readFileSync(join(d, 'out', 'report.html'), 'utf8'), /<h2>Confusion matrix<\/h2>/);
+    // best.safetensors as segkit train writes it: the model and its options come from the file
+    const small = create('unet', { numClasses: 2, baseWidth: 4, depth: 2 });
+    saveWeights(small, join(d, 'best.safetensors'), { 'segkit.model': 'unet', 'segkit.options': JSON.stringify({ baseWidth: 4, depth: 2, numClasses: 2 }), 'segkit.classes': JSON.stringify(['background', 'thing']), 'segkit.normalize': JSON.stringify({ mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2] }) });
+    small.dispose();
+    const fromRun = spawnSync(process.execPath, [main, 'eval', 'ds', '--weights', 'best.safetensors', '-o', 'out2'], { cwd: d, encoding: 'utf8' });
+    assert.equal(fromRun.status, 0, fromRun.stderr);
+    assert.match(fromRun.stderr, /^unet \(best\.safetensors\); normalise mean 0\.5,0\.5,0\.5 std 0\.2,0\.2,0\.2; 4 images/);
+    const noModel = spawnSync(process.execPath, [main, 'eval', 'ds', '--weights', 'unet.safetensors'], { cwd: d, encoding: 'utf8' });
+    assert.match(noModel.stderr, /which model\? give --model \(segkit models lists them\), or --weights with a best\.safetensors that segkit train wrote/);
     const bad = run('--split', 'test');
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /ds has no split 'test'; its splits: (train, val|val, train)/);

@@ -211,7 +211,7 @@ test('best.safetensors follows val.metric, and early stopping ends the run after
     const best = readSafetensors(join(s.trainer.runDir, 'best.safetensors')).metadata;
     assert.deepEqual([best.metric, best.value, best.step], ['miou', '0.7', '10']);
     // enough to rebuild the model and its inputs without the run folder
-    assert.deepEqual([best['segkit.model'], JSON.parse(best['segkit.options']!), JSON.parse(best['segkit.normalize']!)], ['unet', { baseWidth: 4, depth: 2 }, { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }]);
+    assert.deepEqual([best['segkit.model'], JSON.parse(best['segkit.options']!), JSON.parse(best['segkit.normalize']!)], ['unet', { baseWidth: 4, depth: 2, numClasses: 4 }, { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }]);
     const log = JsonlLog.read(s.trainer.log.file);
     assert.deepEqual(log.filter((x) => x.type === 'val').map((x) => (x.metrics as { miou: number }).miou), [0.5, 0.7, 0.6, 0.65]);
     assert.match(String(log.find((x) => x.type === 'stop')?.reason), /no miou improvement in 2 validations/);
