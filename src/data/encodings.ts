@@ -77,7 +77,7 @@ export async function scanMasks(refs: SampleRef[], opts: ScanOptions = {}): Prom
           const plte = decodePng(await readFile(file)).palette;
           if (plte) scan.palette = Array.from({ length: plte.length / 3 }, (_, k): RGB => [plte[3 * k], plte[3 * k + 1], plte[3 * k + 2]]);
         }
-        counts = histogram((await readMask(file, { maxPixels })).data);
+        counts = valueCounts((await readMask(file, { maxPixels })).data);
         scan.paletted++;
       } else if (info.channels >= 3) {
         const rgb = await readImage(file, { maxPixels });
@@ -100,7 +100,7 @@ export async function scanMasks(refs: SampleRef[], opts: ScanOptions = {}): Prom
         if (colour) (colours = c), scan.rgb++;
         else (counts = new Map([...c].map(([k, n]) => [k & 255, n]))), scan.gray++;
       } else {
-        counts = histogram((await readMask(file, { maxPixels })).data);
+        counts = valueCounts((await readMask(file, { maxPixels })).data);
         scan.gray++;
       }
       if (counts) for (const [v, n] of counts) add(scan.values, v, n);
@@ -114,7 +114,8 @@ export async function scanMasks(refs: SampleRef[], opts: ScanOptions = {}): Prom
   return scan;
 }
 
-function histogram(d: Uint8Array | Uint16Array): Map<number, number> {
+/** Value → pixel count of a raw mask's data. */
+export function valueCounts(d: Uint8Array | Uint16Array): Map<number, number> {
   const out = new Map<number, number>();
   if (d instanceof Uint8Array) {
     const h = new Float64Array(256);

@@ -6,6 +6,7 @@ import { BadFileError, probeImage, readImage, readMask } from '../../io/image.js
 import { loadSample, type DatasetSpec, type MaskMode } from '../dataset.js';
 import { compiledLabelMap, LabelMap, type LabelMapSpec } from '../labelmap.js';
 import type { ImageBuffer, MaskBuffer, SampleRef } from '../types.js';
+import { valueCounts } from '../encodings.js';
 
 export type Severity = 'error' | 'warn';
 
@@ -99,25 +100,13 @@ export function hashImage(img: ImageBuffer): string {
   return createHash('sha1').update(`${img.width}x${img.height}x${img.channels}:`).update(img.data).digest('hex');
 }
 
-/** Value → pixel count of a raw mask. */
-function valueCounts(mask: MaskBuffer): Map<number, number> {
-  const out = new Map<number, number>();
-  const d = mask.data;
-  if (d instanceof Uint8Array) {
-    const h = new Float64Array(256);
-    for (let i = 0; i < d.length; i++) h[d[i]]++;
-    h.forEach((n, v) => n > 0 && out.set(v, n));
-  } else for (let i = 0; i < d.length; i++) out.set(d[i], (out.get(d[i]) ?? 0) + 1);
-  return out;
-}
-
 const top = (m: Map<string | number, number>, k = 8): string =>
   [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([v, n]) => `${v} (${n} px)`).join(', ') + (m.size > k ? ` and ${m.size - k} more` : '');
 
 /** Raw ids → train ids with a gray table; unmapped values become ignore and are counted. */
 function mapIds(raw: MaskBuffer, ctx: CheckContext, labelMap: LabelMap | undefined): { mask: MaskBuffer; unmapped: Map<number, number> } {
   const unmapped = new Map<number, number>();
-  const counts = valueCounts(raw);
+  const counts = valueCounts(raw.data);
   const table = new Map<number, number>();
   for (const [v, n] of counts) {
     let id: number;
