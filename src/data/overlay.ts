@@ -13,6 +13,15 @@ export interface OverlayOptions {
   skip?: number[];
 }
 
+/**
+ * The `skip` list overlays use: a black background (VOC's class 0) is left uncoloured, since
+ * blending it would only darken the image; every other class is drawn, black ones too.
+ */
+export function backgroundSkip(palette: Palette): number[] {
+  const bg = palette[0];
+  return bg && bg[0] === 0 && bg[1] === 0 && bg[2] === 0 ? [0] : [];
+}
+
 function colourOf(palette: Palette, v: number): readonly [number, number, number] {
   // Ids beyond the palette fall back to the VOC colour of the id, so nothing is drawn black by accident.
   return palette[v] ?? VOC[v % 256];

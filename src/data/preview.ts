@@ -2,7 +2,7 @@
 // images in palette colours, laid out as one PNG grid. The quickest way to see that a crop,
 // flip or label map does what the config says.
 import sharp from 'sharp';
-import { overlayMask, toRgb, type Palette } from './overlay.js';
+import { backgroundSkip, overlayMask, toRgb, type Palette } from './overlay.js';
 import { vocPalette } from './labelmap.js';
 import { shuffleInPlace, writeFileAtomic } from './splits.js';
 import type { ImageBuffer, Sample, SampleRef } from './types.js';
@@ -151,10 +151,7 @@ export async function renderPreview(source: SampleSource, opts: PreviewOptions =
     t === undefined ? undefined : typeof t === 'function' ? t : ((c: Compose) => (s: Sample, rng: Rng) => c.apply(s, rng))(t instanceof Compose ? t : new Compose(t, { ignoreIndex }));
   const palette = opts.palette ?? lm?.palette ?? vocPalette(256);
   const names = opts.classNames ?? lm?.classes ?? [];
-  // A black background (VOC's class 0) is left uncoloured: blending it would only darken the
-  // image. Every other class is drawn, black ones too (they darken their pixels).
-  const bg = palette[0];
-  const skip = bg && bg[0] === 0 && bg[1] === 0 && bg[2] === 0 ? [0] : [];
+  const skip = backgroundSkip(palette);
   const tiles: ImageBuffer[] = [];
   const refs: SampleRef[] = [];
   const seen = new Set<number>();

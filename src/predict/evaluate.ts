@@ -6,9 +6,9 @@ import type { Module } from '../nn/index.js';
 import { ConfusionMatrix, formatClassTable, type SegmentationMetrics } from '../metrics/index.js';
 import type { SegDataset } from '../data/dataset.js';
 import { normalizeImage, type NormalizeParams } from '../data/transforms/normalize.js';
-import { overlayMask, type Palette } from '../data/overlay.js';
+import { backgroundSkip, overlayMask, type Palette } from '../data/overlay.js';
 import { makeGrid, encodePng } from '../data/preview.js';
-import { predictProbabilities, type InferenceOptions } from './inference.js';
+import { classIds, predictProbabilities, type InferenceOptions } from './inference.js';
 
 export interface EvaluateOptions {
   numClasses: number;
@@ -50,13 +50,12 @@ export async function evaluate(model: Module, dataset: SegDataset, opts: Evaluat
           const target = tensor(Int32Array.from(mask.data), { shape: [1, mask.height, mask.width] });
           cm.update(probs, target);
           if (panels.length >= (opts.panels ?? 0)) return undefined;
-          const ids = (probs.shape[1] === 1 ? probs.ge(opts.threshold ?? 0.5) : probs.argmax(1)).to('uint8');
-          return Uint8Array.from(ids.toArray());
+          return Uint8Array.from(classIds(probs, opts.threshold).toArray());
         }),
       );
       images++;
       if (predicted && opts.palette) {
-        const skip = opts.palette[0]?.every((c) => c === 0) ? [0] : [];
+        const skip = backgroundSkip(opts.palette);
         const pred = overlayMask(image, { data: predicted, width: image.width, height: image.height }, opts.palette, 0.6, { skip, ignoreIndex: dataset.ignoreIndex });
         const truth = overlayMask(image, mask, opts.palette, 0.6, { skip, ignoreIndex: dataset.ignoreIndex });
         panels.push({ caption: `${sample.ref.id}: image | prediction | truth`, png: await encodePng(makeGrid([image, pred, truth], 3)) });

@@ -9,10 +9,10 @@ import type { Module } from '../nn/index.js';
 import { IMAGE_EXTENSIONS, readImage, writeImage } from '../io/image.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { normalizeImage, type NormalizeParams } from '../data/transforms/normalize.js';
-import { colorizeMask, overlayMask, type Palette } from '../data/overlay.js';
+import { backgroundSkip, colorizeMask, overlayMask, type Palette } from '../data/overlay.js';
 import { makeGrid } from '../data/preview.js';
 import type { ImageBuffer, MaskBuffer } from '../data/types.js';
-import { predictProbabilities, type InferenceOptions } from './inference.js';
+import { classIds, predictProbabilities, type InferenceOptions } from './inference.js';
 
 export const PREDICT_OUTPUTS = ['mask', 'color', 'overlay', 'panel', 'probs'] as const;
 export type PredictOutput = (typeof PREDICT_OUTPUTS)[number];
@@ -86,8 +86,7 @@ function predictImage(model: Module, image: ImageBuffer, opts: PredictFilesOptio
       const probs = predictProbabilities(model, x, opts.inference);
       const classes = probs.shape[1]!;
       if (classes > 256) throw new Error(`the model predicts ${classes} classes; index masks hold 256 at most`);
-      const ids = (classes === 1 ? probs.ge(opts.threshold ?? 0.5) : probs.argmax(1)).to('uint8');
-      const mask: MaskBuffer = { data: Uint8Array.from(ids.toArray()), width, height };
+      const mask: MaskBuffer = { data: Uint8Array.from(classIds(probs, opts.threshold).toArray()), width, height };
       return keepProbs ? { mask, probs: probs.squeeze(0) } : { mask };
     }),
   );
@@ -110,8 +109,7 @@ export async function predictFiles(model: Module, files: string[], opts: Predict
       await writeImage(`${out}${suffix}.png`, img);
       written.push(`${out}${suffix}.png`);
     };
-    // a black background would only darken the image: overlays leave it uncoloured
-    const overlay = { skip: opts.palette[0]?.every((c) => c === 0) ? [0] : [] };
+    const overlay = { skip: backgroundSkip(opts.palette) };
     try {
       if (save.has('mask')) await write('', mask);
       if (save.has('color')) await write('_color', colorizeMask(mask, opts.palette));

@@ -1,4 +1,4 @@
 // Prediction: inference by sliding windows and test-time augmentation (more to come: masks,
 // overlays and panels for `segkit predict`).
 export { PREDICT_OUTPUTS, commonRoot, expandInputs, predictFiles, type PredictFilesOptions, type PredictOutput, type PredictedImage } from './files.js';
-export { predictProbabilities, slidingWindowLogits, windowStarts, type InferenceOptions, type SlidingWindow } from './inference.js';
+export { classIds, predictProbabilities, slidingWindowLogits, windowStarts, type InferenceOptions, type SlidingWindow } from './inference.js';

@@ -34,6 +34,14 @@ function logitsOf(model: Module, x: Tensor): Tensor {
 /** One channel means a binary model (sigmoid), several a softmax over classes. */
 const toProbabilities = (logits: Tensor): Tensor => (logits.shape[1] === 1 ? logits.sigmoid() : logits.softmax(1));
 
+/**
+ * Class ids (N, H, W) uint8 from probabilities (N, K, H, W): the arg-max class, or for one
+ * (sigmoid) channel foreground where the probability is `threshold` or above.
+ */
+export function classIds(probs: Tensor, threshold = 0.5): Tensor {
+  return tidy(() => (probs.shape[1] === 1 ? probs.ge(threshold).squeeze(1) : probs.argmax(1)).to('uint8'));
+}
+
 /** Start offsets of windows of `size` with stride `stride` covering `length` (the last one flush with the end). */
 export function windowStarts(length: number, size: number, stride: number): number[] {
   if (length <= size) return [0];

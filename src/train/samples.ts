@@ -12,6 +12,7 @@ import { vocPalette } from '../data/labelmap.js';
 import type { StepConfig } from '../data/transforms/index.js';
 import type { ImageBuffer } from '../data/types.js';
 import { writeImage } from '../io/image.js';
+import { makeGrid } from '../data/preview.js';
 
 export interface SampleOptions {
   count: number;
@@ -31,30 +32,6 @@ function toDisplay(data: Float32Array, C: number, H: number, W: number, norm: { 
   return { data: out, width: W, height: H, channels: 3 };
 }
 
-function hconcat(images: ImageBuffer[]): ImageBuffer {
-  const H = Math.max(...images.map((im) => im.height));
-  const W = images.reduce((a, im) => a + im.width, 0);
-  const data = new Uint8Array(W * H * 3);
-  let x0 = 0;
-  for (const im of images) {
-    for (let y = 0; y < im.height; y++) data.set(im.data.subarray(y * im.width * 3, (y + 1) * im.width * 3), (y * W + x0) * 3);
-    x0 += im.width;
-  }
-  return { data, width: W, height: H, channels: 3 };
-}
-
-function vconcat(rows: ImageBuffer[]): ImageBuffer {
-  const W = Math.max(...rows.map((r) => r.width));
-  const H = rows.reduce((a, r) => a + r.height, 0);
-  const data = new Uint8Array(W * H * 3);
-  let y0 = 0;
-  for (const r of rows) {
-    for (let y = 0; y < r.height; y++) data.set(r.data.subarray(y * r.width * 3, (y + 1) * r.width * 3), ((y0 + y) * W) * 3);
-    y0 += r.height;
-  }
-  return { data, width: W, height: H, channels: 3 };
-}
-
 /** Writes `file` with up to `count` rows; returns how many rows it drew. */
 export async function writeSamples(file: string, model: Module, dataset: SegDataset, opts: SampleOptions): Promise<number> {
   const n = Math.min(opts.count, dataset.length);
@@ -63,7 +40,8 @@ export async function writeSamples(file: string, model: Module, dataset: SegData
   const loader = new DataLoader(subset, { batchSize: 1, transform: opts.transform, ignoreIndex: opts.ignoreIndex });
   const palette: Palette = dataset.labelMap?.palette ?? vocPalette(256);
   const overlay = { skip: [0], ignoreIndex: opts.ignoreIndex };
-  const rows: ImageBuffer[] = [];
+  const cells: ImageBuffer[] = [];
+  let perRow = 0;
   const wasTraining = model.training;
   model.eval();
   try {
@@ -79,15 +57,16 @@ export async function writeSamples(file: string, model: Module, dataset: SegData
         }),
       );
       const image = toDisplay(batch.images, C, H, W, loader.compose.normalizeParams);
-      const cells = [image];
-      if (batch.masks) cells.push(overlayMask(image, { data: Uint8Array.from(batch.masks, (v) => Math.min(v, 255)), width: W, height: H }, palette, 0.6, overlay));
-      cells.push(overlayMask(image, { data: pred, width: W, height: H }, palette, 0.6, overlay));
-      rows.push(hconcat(cells));
+      const row = [image];
+      if (batch.masks) row.push(overlayMask(image, { data: Uint8Array.from(batch.masks, (v) => Math.min(v, 255)), width: W, height: H }, palette, 0.6, overlay));
+      row.push(overlayMask(image, { data: pred, width: W, height: H }, palette, 0.6, overlay));
+      cells.push(...row);
+      perRow = row.length;
     }
   } finally {
     model.train(wasTraining);
     await loader.close();
   }
-  await writeImage(file, vconcat(rows));
-  return rows.length;
+  await writeImage(file, makeGrid(cells, perRow, 0)); // rows of image | truth | prediction, no gaps
+  return cells.length / perRow;
 }
