@@ -23,7 +23,7 @@ export function registerEvalCommand(program: Command): void {
     .option('--panels <n>', 'image | prediction | truth panels in the HTML report', (v) => Math.round(positive('--panels')(v)), 4)
     .option('--skip-bad', 'skip unreadable files (counted in the report) instead of stopping');
   addModelOptions(cmd).action(async (dataset: string, o: EvalFlags) => {
-    const [{ openInput }, { SegDataset }, { evaluate, evaluationMarkdown }, { formatClassTable }, { writeRunReport }, { writeFileAtomic }] = await Promise.all([
+    const [{ openInput }, { SegDataset }, { evaluate, evaluationMarkdown, percent: pct }, { formatClassTable }, { writeRunReport }, { writeFileAtomic }] = await Promise.all([
       import('../data/doctor/input.js'),
       import('../data/dataset.js'),
       import('../predict/evaluate.js'),
@@ -59,7 +59,6 @@ export function registerEvalCommand(program: Command): void {
       const seconds = (performance.now() - started) / 1000;
       const m = e.metrics;
       const names = classes && classes.length === m.numClasses ? classes : undefined;
-      const pct = (v: number) => (Number.isNaN(v) ? '-' : `${(v * 100).toFixed(2)}%`);
       console.log(`${e.images} images in ${seconds.toFixed(1)} s: mIoU ${pct(m.miou)} (per image ${pct(m.perImage.miou)}), mean Dice ${pct(m.meanDice)}, pixel accuracy ${pct(m.pixelAccuracy)}${m.binaryDice !== undefined ? `, binary Dice ${pct(m.binaryDice)}` : ''}`);
       console.log(formatClassTable(m, { classNames: names }));
       mkdirSync(o.out, { recursive: true });

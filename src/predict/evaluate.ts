@@ -68,10 +68,13 @@ export async function evaluate(model: Module, dataset: SegDataset, opts: Evaluat
   }
 }
 
+/** A score as a percentage with two decimals; '-' where it is undefined (NaN). */
+export const percent = (v: number): string => (Number.isNaN(v) ? '-' : `${(v * 100).toFixed(2)}%`);
+const pct = percent;
+
 /** The evaluation as Markdown: headline scores (dataset-level and per-image) and the per-class table. */
 export function evaluationMarkdown(title: string, e: Evaluation, classNames?: string[]): string {
   const m = e.metrics;
-  const pct = (v: number) => (Number.isNaN(v) ? '-' : `${(v * 100).toFixed(2)}%`);
   const lines = [
     `# ${title}`,
     '',
