@@ -4,6 +4,8 @@ import type { TrainConfig } from './config.js';
 import { buildData, buildModel, buildOptimizer, buildScheduler, totalSteps } from './setup.js';
 import { defaultEvaluator, defaultLoss } from './defaults.js';
 import { Trainer, type FitResult, type TrainerHooks } from './trainer.js';
+import { splitToCsv } from '../data/splits.js';
+import { join, resolve } from 'node:path';
 
 export interface RunOptions {
   resume?: boolean;
@@ -32,6 +34,11 @@ export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Prom
       loss,
       makeEvaluator: () => defaultEvaluator(data.task), // plug point: ConfusionMatrix from src/metrics
       buildModel: () => buildModel(cfg, data.task),
+      // the run's own copy of its split and label map: `segkit eval runs/<name>/split.csv --split test`
+      runFiles: {
+        'split.csv': splitToCsv(data.split, resolve(join(cfg.outDir, cfg.name))),
+        ...(data.labelMap ? { 'labelmap.json': JSON.stringify(data.labelMap, null, 1) + '\n' } : {}),
+      },
       ...(data.task.classNames ? { classNames: data.task.classNames } : {}),
       ...(opts.hooks ? { hooks: opts.hooks } : {}),
       ...(opts.print ? { print: opts.print } : {}),
@@ -48,7 +55,12 @@ export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Prom
       process.on('SIGINT', onSigint);
     }
     print(`training ${cfg.model.name} on ${cfg.data.path}: ${data.train.length} train / ${data.val.length} val images, ${data.task.numClasses} classes, ${trainer.total} steps (${data.trainLoader.length} batches of ${cfg.data.batchSize} per epoch) -> ${trainer.runDir}`);
-    return await trainer.fit({ resume: opts.resume ?? false });
+    const result = await trainer.fit({ resume: opts.resume ?? false });
+    const heldOut = data.split.names.filter((n) => n !== cfg.data.trainPart && n !== cfg.data.valPart && data.split.parts[n]!.length > 0);
+    if (!result.interrupted && heldOut.length > 0 && result.best) {
+      print(`held-out part '${heldOut[0]}' (${data.split.parts[heldOut[0]!]!.length} images): segkit eval ${join(trainer.runDir, 'split.csv')} --split ${heldOut[0]} --weights ${join(trainer.runDir, 'best.safetensors')}`);
+    }
+    return result;
   } finally {
     if (onSigint) process.off('SIGINT', onSigint);
     trainer?.dispose();

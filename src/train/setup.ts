@@ -8,7 +8,8 @@ import { SGD, Adam, AdamW, RAdam, ReduceLROnPlateau, OneCycleLR, PolynomialLR, C
 import { SegDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
 import { openInput } from '../data/doctor/input.js';
-import { applySplit, randomSplit } from '../data/splits.js';
+import { applySplit, randomSplit, type Split } from '../data/splits.js';
+import type { LabelMapSpec } from '../data/labelmap.js';
 import { evalPreset, trainPreset, type StepConfig } from '../data/transforms/index.js';
 import type { TrainConfig } from './config.js';
 import type { TaskInfo } from './defaults.js';
@@ -23,6 +24,9 @@ export interface RunData {
   task: TaskInfo;
   trainLoader: DataLoader;
   valLoader: DataLoader;
+  /** The split trained on (every part, test included) and the label map, for split.csv and labelmap.json in the run folder. */
+  split: Split;
+  labelMap?: LabelMapSpec;
 }
 
 /** Opens the dataset, splits it and builds the loaders. */
@@ -48,7 +52,7 @@ export async function buildData(cfg: TrainConfig): Promise<RunData> {
   const valSteps: StepConfig[] = d.valTransforms ?? (d.crop !== undefined ? evalPreset(d.crop) : [{ name: 'normalize' }]);
   const trainLoader = new DataLoader(train, { batchSize: d.batchSize, shuffle: true, seed: cfg.seed, dropLast: d.dropLast, numWorkers: d.numWorkers, transform: trainSteps, ignoreIndex });
   const valLoader = new DataLoader(val, { batchSize: d.valBatchSize ?? d.batchSize, numWorkers: d.numWorkers, transform: valSteps, ignoreIndex });
-  return { train, val, task, trainLoader, valLoader };
+  return { train, val, task, trainLoader, valLoader, split, ...(train.labelMap ? { labelMap: train.labelMap.spec } : {}) };
 }
 
 /** Output channels: one per class, or one sigmoid channel for a binary task with loss.output 'sigmoid'. */

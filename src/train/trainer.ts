@@ -61,6 +61,8 @@ export interface TrainerParts {
   /** Builds another model of the same architecture (for the EMA copy). */
   buildModel?: () => Module;
   hooks?: TrainerHooks;
+  /** Files written into the run folder when a run starts (name -> text): the split it trains on, its label map. */
+  runFiles?: Record<string, string>;
   /** Where lines for people go (default console.log). */
   print?: (line: string) => void;
 }
@@ -181,15 +183,13 @@ export class Trainer {
     this.unlock = lockRun(this.runDir);
     if (this.cfg.train.tensorboard) this.events = new EventWriter(this.runDir);
     const leftovers = [...removeLeftovers(this.checkpointDir), ...removeLeftovers(this.runDir)]; // temp files of killed writes
-    if (!resume) {
+    if (!resume || !latest) {
+      if (resume) {
+        if (!existsSync(join(this.runDir, 'config.json'))) throw new Error(`--resume: ${this.runDir} has no run to resume (no config.json); start it without --resume`);
+        this.print(`${this.runDir}: no complete checkpoint yet, starting from the beginning`);
+      }
       writeFileAtomic(join(this.runDir, 'config.json'), JSON.stringify(this.cfg, null, 2) + '\n');
-      writeFileAtomic(this.log.file, '');
-      return 0;
-    }
-    if (!latest) {
-      if (!existsSync(join(this.runDir, 'config.json'))) throw new Error(`--resume: ${this.runDir} has no run to resume (no config.json); start it without --resume`);
-      this.print(`${this.runDir}: no complete checkpoint yet, starting from the beginning`);
-      writeFileAtomic(join(this.runDir, 'config.json'), JSON.stringify(this.cfg, null, 2) + '\n');
+      for (const [name, text] of Object.entries(this.parts.runFiles ?? {})) writeFileAtomic(join(this.runDir, name), text);
       writeFileAtomic(this.log.file, '');
       return 0;
     }
