@@ -48,7 +48,7 @@ const model = section({
   channelsLast: z.boolean().default(true).describe('run the model and its inputs in channels-last memory format'),
   head: z
     .object({
-      replace: z.string().min(1).describe("dotted path of the conv replaced after the weights load by conv3x3-BN-ReLU-Dropout-conv1x1 to the output channels (report 000's head), e.g. 'classifier.4' (DeepLabv3's last 1x1 conv)"),
+      replace: z.string().min(1).describe("dotted path of the conv replaced, e.g. 'classifier.4' (DeepLabv3's last 1x1 conv)"),
       hidden: int1.default(256).describe('channels of the 3x3 conv'),
       dropout: z.number().min(0).lt(1).default(0.5).describe('dropout before the last 1x1 conv'),
     })
@@ -340,6 +340,7 @@ export function configHelp(): string {
     for (const [k, v] of Object.entries(s.properties ?? {})) {
       const key = prefix + k;
       if (v.properties && v.type === 'object' && !key.endsWith('options')) {
+        if (v.description) rows.push([key, '', v.description]); // an optional block (model.head): what it does, then its keys
         walk(v, `${key}.`, v.default as Record<string, unknown> | undefined);
         continue;
       }
