@@ -17,6 +17,8 @@ import { buildData, weightsByName } from '../../src/train/setup.js';
 import { defaultLoss } from '../../src/train/defaults.js';
 import { runTraining } from '../../src/train/run.js';
 import { repoRoot } from '../paths.js';
+import { confusionColor, EMPTY_ROW_COLOR, rowShares } from '../../src/report/confusion-image.js';
+import { cellColors } from '../report/confusion-cells.js';
 
 checkLeaksEachTest();
 let tmp: string;
@@ -98,6 +100,14 @@ test("model.head and test.scales/flip travel in best.safetensors: segkit eval re
   const report = JSON.parse(readFileSync(join(tmp, 'eval', 'report.json'), 'utf8'));
   assert.deepEqual([report.inference.scales, report.inference.flip], [[0.5, 1], true], 'the run\'s test-time settings');
   assert.deepEqual(report.normalize, JSON.parse(meta['segkit.normalize']!), "the train split's mean/std");
+  // confusion.png beside the reports: its cells follow the matrix of report.json, each row normalised
+  const matrix = report.metrics.matrix as number[][];
+  const title = `unet on ${shapes}: rows truth, columns prediction, each row 100%`;
+  const cells = await cellColors(readFileSync(join(tmp, 'eval', 'confusion.png')), 4, 'background'.length, title);
+  rowShares(matrix).forEach((row, r) => row.forEach((share, c) => {
+    const want = Number.isNaN(share) ? EMPTY_ROW_COLOR : confusionColor(share);
+    assert.ok(cells[r]![c]!.every((v, i) => Math.abs(v - want[i]!) <= 1), `confusion.png cell ${r},${c}`);
+  }));
   const one = spawnSync(process.execPath, [main, 'eval', shapes, '--weights', best, '-o', join(tmp, 'eval1'), '--scales', '1'], { encoding: 'utf8' });
   assert.equal(one.status, 0, one.stderr);
   assert.deepEqual(JSON.parse(readFileSync(join(tmp, 'eval1', 'report.json'), 'utf8')).inference.scales, [1], '--scales wins');
