@@ -81,7 +81,6 @@ export async function buildData(cfg: TrainConfig): Promise<RunData> {
   let stats: DatasetStats | undefined;
   if (needsStats(cfg)) {
     stats = (await computeStats(train, { numClasses, ignoreIndex, concurrency: Math.max(1, d.numWorkers) })).stats;
-    stats.numClasses = numClasses;
   }
   const normalize = normalizeOf(cfg, stats);
   const trainSteps = withNormalize(d.transforms ?? (d.crop !== undefined ? trainPreset(d.crop) : [{ name: 'normalize' }]), normalize);
