@@ -102,10 +102,18 @@ export function weightsByName(stats: DatasetStats): Record<string, number[]> {
  */
 export async function prepareWeights(cfg: TrainConfig): Promise<void> {
   const o = cfg.model.options;
-  const entry = modelEntry(cfg.model.name);
-  const wanted: [string, unknown][] = [[entry.name, o.weights], [entry.backboneName ?? entry.backbone ?? '', o.weightsBackbone]];
-  for (const [builder, w] of wanted) {
-    if (typeof w === 'string' && builder && weightsName(builder, w) !== undefined) await resolveWeights(builder, w);
+  let entry: ModelEntry;
+  try {
+    entry = modelEntry(cfg.model.name);
+  } catch {
+    return; // buildModel reports the unknown name
+  }
+  const wanted: [string, string, unknown][] = [['weights', entry.name, o.weights], ['weightsBackbone', entry.backboneName ?? entry.backbone ?? '', o.weightsBackbone]];
+  for (const [key, builder, w] of wanted) {
+    if (typeof w !== 'string' || !builder || weightsName(builder, w) === undefined) continue;
+    await resolveWeights(builder, w).catch((e: Error) => {
+      throw new Error(`model.options.${key}: ${e.message}`, { cause: e });
+    });
   }
 }
 
