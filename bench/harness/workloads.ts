@@ -192,4 +192,31 @@ const metrics: Workload = {
   ],
 };
 
-export const workloads: Workload[] = [unet('train'), unet('infer'), deeplab('infer'), deeplab('train'), loader, metrics];
+// Workload 7: one epoch of the demo config end to end, on the bundled shapes dataset laid out in
+// its split folders (bench/epoch/make_data.mjs), so both sides read the same files.
+const EPOCH_DATA = '.cache/bench/epoch-data';
+const EPOCH_CONFIG = 'configs/shapes-unet.yaml';
+const makeEpochData: Prepare = {
+  label: `generate the shapes dataset of ${EPOCH_CONFIG} in ${EPOCH_DATA}`,
+  needed: (o) => stale(o.root, join(EPOCH_DATA, 'labelmap.json'), ['bench/epoch/make_data.mjs', EPOCH_CONFIG]),
+  command: () => node('bench/epoch/make_data.mjs', ['--out', EPOCH_DATA, '--config', EPOCH_CONFIG]),
+};
+const epochArgs = (o: BenchOptions): string[] => ['--data', EPOCH_DATA, '--config', EPOCH_CONFIG, ...common(o)];
+const epoch: Workload = {
+  name: 'epoch',
+  description: `one training epoch of ${EPOCH_CONFIG} end to end (open the data, build, train with the loader, validate, save), bundled shapes 240 x 96x96`,
+  metric: { key: 'seconds', label: 's/epoch', higherIsBetter: false },
+  runners: [
+    {
+      name: 'segkit',
+      kind: 'segkit',
+      requires: ['dist/bench/segkit/epoch.js', 'bench/epoch/make_data.mjs'],
+      prepare: [makeEpochData],
+      command: (o) => node('dist/bench/segkit/epoch.js', epochArgs(o)),
+    },
+    { name: 'torch', kind: 'peer', prepare: [makeEpochData], command: (o) => python('bench/peers/torch_epoch.py', [...epochArgs(o), '--layout', 'default']) },
+    { name: 'torch-cl', kind: 'peer', prepare: [makeEpochData], command: (o) => python('bench/peers/torch_epoch.py', [...epochArgs(o), '--layout', 'cl']) },
+  ],
+};
+
+export const workloads: Workload[] = [unet('train'), unet('infer'), deeplab('infer'), deeplab('train'), loader, metrics, epoch];

@@ -1,6 +1,6 @@
 // `segkit eval`: score a model on a dataset (or one split of it) and write the report: the scores
-// and per-class table on the terminal, report.json, report.md and report.html (confusion matrix,
-// sample panels) in --out.
+// and per-class table on the terminal, report.json, report.md, report.html (confusion matrix,
+// sample panels) and confusion.png (rows truth, columns prediction, each row normalised) in --out.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -19,17 +19,18 @@ export function registerEvalCommand(program: Command): void {
     .description('score a model on a dataset: mIoU, Dice, accuracy (dataset-level and per image), per-class table, confusion matrix')
     .argument('<dataset>', 'a dataset folder, a dataset config (.yaml/.json) or a CSV index (as segkit doctor takes it)')
     .option('--split <name>', 'only the samples of this split (split folders, a split column or a split CSV)')
-    .option('-o, --out <dir>', 'where report.json, report.md and report.html go', 'eval')
+    .option('-o, --out <dir>', 'where report.json, report.md, report.html and confusion.png go', 'eval')
     .option('--panels <n>', 'image | prediction | truth panels in the HTML report', (v) => Math.round(positive('--panels')(v)), 4)
     .option('--skip-bad', 'skip unreadable files (counted in the report) instead of stopping');
   addModelOptions(cmd).action(async (dataset: string, o: EvalFlags) => {
-    const [{ openInput }, { SegDataset }, { evaluate, evaluationMarkdown, percent: pct }, { formatClassTable }, { writeRunReport }, { writeFileAtomic }] = await Promise.all([
+    const [{ openInput }, { SegDataset }, { evaluate, evaluationMarkdown, percent: pct }, { formatClassTable }, { writeRunReport }, { writeFileAtomic }, { confusionPng }] = await Promise.all([
       import('../data/doctor/input.js'),
       import('../data/dataset.js'),
       import('../predict/evaluate.js'),
       import('../metrics/index.js'),
       import('../report/html.js'),
       import('../data/splits.js'),
+      import('../report/confusion-image.js'),
     ]);
     const opened = await openInput(dataset, { ...(o.labelMap ? { labelMap: o.labelMap } : {}), ...(o.skipBad ? { onBadFile: 'skip' as const } : {}) });
     let ds = new SegDataset(opened.spec);
@@ -62,7 +63,7 @@ export function registerEvalCommand(program: Command): void {
       console.log(`${e.images} images in ${seconds.toFixed(1)} s: mIoU ${pct(m.miou)} (per image ${pct(m.perImage.miou)}), mean Dice ${pct(m.meanDice)}, pixel accuracy ${pct(m.pixelAccuracy)}${m.binaryDice !== undefined ? `, binary Dice ${pct(m.binaryDice)}` : ''}`);
       console.log(formatClassTable(m, { classNames: names }));
       mkdirSync(o.out, { recursive: true });
-      const title = `${o.model} on ${dataset}${o.split ? ` (${o.split})` : ''}`;
+      const title = `${o.model ?? description.split(/[ ;]/)[0]} on ${dataset}${o.split ? ` (${o.split})` : ''}`;
       writeFileAtomic(join(o.out, 'report.json'), JSON.stringify({ model: o.model, weights: o.weights ?? null, dataset, split: o.split ?? null, inference, normalize, images: e.images, skipped: e.skipped, seconds, classes: names ?? null, metrics: m }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
       writeFileAtomic(join(o.out, 'report.md'), evaluationMarkdown(title, e, names));
       writeRunReport(join(o.out, 'report.html'), {
@@ -82,7 +83,9 @@ export function registerEvalCommand(program: Command): void {
         confusion: { classes: names ?? Array.from({ length: m.numClasses }, (_, c) => String(c)), matrix: m.matrix },
         panels: e.panels,
       });
-      console.log(`report: ${join(o.out, 'report.md')}, ${join(o.out, 'report.html')}, ${join(o.out, 'report.json')}`);
+      const classNames = names ?? Array.from({ length: m.numClasses }, (_, c) => String(c));
+      writeFileAtomic(join(o.out, 'confusion.png'), await confusionPng(m.matrix, classNames, { title: `${title}: rows truth, columns prediction, each row 100%` }));
+      console.log(`report: ${join(o.out, 'report.md')}, ${join(o.out, 'report.html')}, ${join(o.out, 'report.json')}, ${join(o.out, 'confusion.png')}`);
     } finally {
       model.dispose();
     }

@@ -67,7 +67,7 @@ export interface LoadedModel {
  * names, colours and class count of a dataset's label map when no --labelmap is given.
  */
 export async function loadModel(o: ModelFlags, data?: { classes?: string[]; palette?: Palette }): Promise<LoadedModel> {
-  const [{ createAsync, weightsOf }, torch, { compiledLabelMap, parseLabelMap, vocPalette }, { readConfigFile }] = await Promise.all([
+  const [{ createAsync, weightsOf, replaceWithConvHead, loadPretrained, describeLoad }, torch, { compiledLabelMap, parseLabelMap, vocPalette }, { readConfigFile }] = await Promise.all([
     import('../models/index.js'),
     import('../torch/index.js'),
     import('../data/labelmap.js'),
@@ -82,7 +82,22 @@ export async function loadModel(o: ModelFlags, data?: { classes?: string[]; pale
   // a run's own options (widths, output channels) unless the command line says otherwise
   const options = saved && saved.model === name ? saved.options : {};
   const numClasses = o.numClasses ?? (options.numClasses as number | undefined) ?? (named?.length ? named.length : undefined);
-  const model = await createAsync(name, { ...options, weights: o.weights, numClasses });
+  const head = saved && saved.model === name ? saved.head : undefined;
+  let model: Module;
+  if (head === undefined) model = await createAsync(name, { ...options, weights: o.weights, numClasses });
+  else {
+    // the run replaced a submodule (model.head): rebuild that head, then load the run's weights into it
+    const { weights: _w, weightsBackbone: _wb, ...arch } = options;
+    model = await createAsync(name, { ...arch, numClasses });
+    try {
+      replaceWithConvHead(model, head.replace, (numClasses ?? (model as { numClasses?: number }).numClasses)!, head);
+      const report = loadPretrained(model, o.weights!);
+      if (report.missing.length > 0 || report.skipped.length > 0) throw new Error(`${o.weights} does not fit the model it describes:\n${describeLoad(report)}`);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
   model.eval();
   const info = weightsOf(model);
   const pre = saved?.normalize ?? info.weights?.preprocessing ?? info.weightsBackbone?.preprocessing;
@@ -92,17 +107,36 @@ export async function loadModel(o: ModelFlags, data?: { classes?: string[]; pale
     normalize,
     classes: named ?? info.weights?.categories?.slice(),
     palette: labelMap?.palette ?? data?.palette ?? vocPalette(),
-    inference: { scales: o.scales, flip: o.flip, window: o.window ? { size: o.window, overlap: o.overlap } : undefined },
+    // the run's test-time settings (test.scales/flip of its config) unless the command line gives them
+    inference: { scales: o.scales ?? saved?.inference?.scales, flip: o.flip ?? saved?.inference?.flip, window: o.window ? { size: o.window, overlap: o.overlap } : undefined },
     description: `${name}${o.weights ? ` (${o.weights})` : ''}; normalise mean ${normalize.mean.join(',')} std ${normalize.std.join(',')}`,
   };
 }
 
 /** What `segkit train` stores in best/last.safetensors besides the tensors (absent for other files). */
-function savedBySegkit(weights: string | undefined): { model: string; options: Record<string, unknown>; classes?: string[]; normalize?: NormalizeParams } | undefined {
+interface SavedRun {
+  model: string;
+  options: Record<string, unknown>;
+  classes?: string[];
+  normalize?: NormalizeParams;
+  /** model.head of the run's config: a submodule replaced by conv3x3-BN-ReLU-Dropout-conv1x1. */
+  head?: { replace: string; hidden: number; dropout: number };
+  /** test.scales / test.flip of the run's config. */
+  inference?: { scales?: number[]; flip?: boolean };
+}
+
+function savedBySegkit(weights: string | undefined): SavedRun | undefined {
   if (!weights || !weights.endsWith('.safetensors') || !existsSync(weights)) return undefined;
   const meta = readSafetensorsMetadata(weights);
   const model = meta['segkit.model'];
   if (model === undefined) return undefined;
   const json = <T>(key: string): T | undefined => (meta[key] === undefined ? undefined : (JSON.parse(meta[key]!) as T));
-  return { model, options: json<Record<string, unknown>>('segkit.options') ?? {}, classes: json<string[]>('segkit.classes'), normalize: json<NormalizeParams>('segkit.normalize') };
+  return {
+    model,
+    options: json<Record<string, unknown>>('segkit.options') ?? {},
+    classes: json<string[]>('segkit.classes'),
+    normalize: json<NormalizeParams>('segkit.normalize'),
+    head: json<SavedRun['head']>('segkit.head'),
+    inference: json<SavedRun['inference']>('segkit.inference'),
+  };
 }

@@ -29,13 +29,23 @@ export interface SegLoss {
 
 type LossFn = (logits: Tensor, target: Tensor) => Tensor;
 
+/** Numeric class weights of a term; a weighting name ('median-frequency') must be resolved first. */
+function numericWeights(t: TermSpec): number[] | undefined {
+  const w = (t as { classWeights?: number[] | string }).classWeights;
+  if (typeof w === 'string') {
+    throw new Error(`loss ${t.name}: classWeights '${w}' is computed from the training masks; resolve it first (resolveClassWeights with the train split's statistics; segkit train does this), or give one number per class`);
+  }
+  return w;
+}
+
 function termFn(t: TermSpec, sigmoid: boolean, ignoreIndex: number): LossFn {
+  const classWeights = numericWeights(t); // checked once, when the loss is built
   switch (t.name) {
-    case 'ce': return (x, y) => crossEntropyLoss(x, y, { ignoreIndex, classWeights: t.classWeights, labelSmoothing: t.labelSmoothing });
+    case 'ce': return (x, y) => crossEntropyLoss(x, y, { ignoreIndex, classWeights, labelSmoothing: t.labelSmoothing });
     case 'bce': return (x, y) => bceWithLogitsLoss(x, y, { ignoreIndex, posWeight: t.posWeight });
     case 'focal': return sigmoid
       ? (x, y) => binaryFocalLoss(x, y, { ignoreIndex, gamma: t.gamma, alpha: t.alpha })
-      : (x, y) => focalLoss(x, y, { ignoreIndex, gamma: t.gamma, classWeights: t.classWeights });
+      : (x, y) => focalLoss(x, y, { ignoreIndex, gamma: t.gamma, classWeights });
     case 'dice': return sigmoid
       ? (x, y) => binaryDiceLoss(x, y, { ignoreIndex, smooth: t.smooth, classes: t.classes })
       : (x, y) => diceLoss(x, y, { ignoreIndex, smooth: t.smooth, classes: t.classes });

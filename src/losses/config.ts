@@ -12,10 +12,20 @@ const weight = z.number().min(0).default(1);
 const classes = z.enum(['present', 'all']).default('present');
 const smooth = z.number().min(0).default(0);
 
+/**
+ * Class weights computed from the training masks (src/data/stats.ts classWeights): 'inverse'
+ * N / (K n_c), 'max-over-count' max_k n_k / n_c (report 003's advice), 'median-frequency'
+ * (Eigen & Fergus), 'enet' 1 / ln(1.02 + n_c / N). The trainer turns the name into numbers
+ * from the train split before building the loss (resolveClassWeights).
+ */
+export const CLASS_WEIGHTINGS = ['inverse', 'max-over-count', 'median-frequency', 'enet'] as const;
+export type ClassWeighting = (typeof CLASS_WEIGHTINGS)[number];
+const classWeights = z.union([z.array(z.number().min(0)).min(1), z.enum(CLASS_WEIGHTINGS)]).optional();
+
 export const termSchemas = {
-  ce: z.object({ name: z.literal('ce'), weight, classWeights: z.array(z.number().min(0)).min(1).optional(), labelSmoothing: z.number().min(0).max(1).default(0) }).strict(),
+  ce: z.object({ name: z.literal('ce'), weight, classWeights, labelSmoothing: z.number().min(0).max(1).default(0) }).strict(),
   bce: z.object({ name: z.literal('bce'), weight, posWeight: z.number().positive().optional() }).strict(),
-  focal: z.object({ name: z.literal('focal'), weight, gamma: z.number().min(0).default(2), alpha: z.number().min(0).max(1).optional(), classWeights: z.array(z.number().min(0)).min(1).optional() }).strict(),
+  focal: z.object({ name: z.literal('focal'), weight, gamma: z.number().min(0).default(2), alpha: z.number().min(0).max(1).optional(), classWeights }).strict(),
   dice: z.object({ name: z.literal('dice'), weight, smooth, classes }).strict(),
   tversky: z.object({ name: z.literal('tversky'), weight, alpha: z.number().min(0).default(0.5), beta: z.number().min(0).default(0.5), smooth, classes }).strict(),
   lovasz: z.object({ name: z.literal('lovasz'), weight, perImage: z.boolean().default(false), classes }).strict(),
@@ -63,6 +73,25 @@ export const lossSpecSchema = z
 export type LossSpecInput = z.input<typeof lossSpecSchema>;
 export type LossSpec = z.output<typeof lossSpecSchema>;
 export type TermSpec = LossSpec['terms'][number];
+
+/** The weighting names of a spec's terms (empty when every weight is given as numbers). */
+export function classWeightingsOf(spec: { terms: readonly object[] }): ClassWeighting[] {
+  return [...new Set(spec.terms.map((t) => (t as { classWeights?: unknown }).classWeights).filter((w): w is ClassWeighting => typeof w === 'string'))];
+}
+
+/** The spec with each weighting name replaced by its numbers (`weights[name]`, one per class). */
+export function resolveClassWeights<S extends LossSpecInput>(spec: S, weights: Partial<Record<ClassWeighting, number[]>>): S {
+  return {
+    ...spec,
+    terms: spec.terms.map((t) => {
+      const w = (t as { classWeights?: unknown }).classWeights;
+      if (typeof w !== 'string') return t;
+      const numbers = weights[w as ClassWeighting];
+      if (!numbers) throw new Error(`loss: class weights '${w}' were not computed; give them as numbers or let the trainer compute them from the train split`);
+      return { ...t, classWeights: numbers };
+    }),
+  };
+}
 
 const SPEC_KEYS = ['output', 'ignoreIndex', 'auxWeight', 'terms'];
 

@@ -12,5 +12,5 @@ export type { ClassSelection } from './overlap.js';
 export { lovaszSoftmaxLoss, lovaszHingeLoss, type LovaszLossOptions } from './lovasz.js';
 export { boundaryLoss, binaryBoundaryLoss, signedDistanceMaps, type BoundaryLossOptions } from './boundary.js';
 export { distanceToSet, signedDistance } from './distance.js';
-export { lossSpecSchema, parseLossSpec, TERM_NAMES, type LossSpec, type LossSpecInput, type TermSpec, type TermName } from './config.js';
+export { lossSpecSchema, parseLossSpec, resolveClassWeights, classWeightingsOf, CLASS_WEIGHTINGS, TERM_NAMES, type ClassWeighting, type LossSpec, type LossSpecInput, type TermSpec, type TermName } from './config.js';
 export { buildLoss, type SegLoss, type SegOutput, type LossResult } from './combined.js';

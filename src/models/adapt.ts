@@ -7,7 +7,7 @@
 // included ('backbone.layer4.*', '*.bn*.weight'), or a RegExp. A pattern that matches no
 // parameter is an error naming it, so a typo cannot silently train everything.
 import type { Tensor } from '../torch/index.js';
-import type { Module } from '../nn/index.js';
+import { BatchNorm2d, Conv2d, Dropout, ReLU, Sequential, type Module } from '../nn/index.js';
 
 export type NamePattern = string | RegExp;
 
@@ -102,4 +102,40 @@ export function replaceModule(model: Module, path: string, replacement: Module):
     throw new Error(`${parent.constructor.name} has no child '${name}' (path '${path}'); its children are: ${[...parent._modules.keys()].join(', ') || 'none'}`);
   }
   parent.registerModule(name, replacement);
+}
+
+/** Options of `convHead`. */
+export interface ConvHeadOptions {
+  /** Channels of the 3x3 conv (default 256). */
+  hidden?: number;
+  /** Dropout before the last 1x1 conv (default 0.5). */
+  dropout?: number;
+}
+
+/**
+ * Report 000's head: conv 3x3 (padding 1, keeps the size), BatchNorm, ReLU, Dropout, conv 1x1 to
+ * `outChannels`. Its keys are `0.weight, 0.bias, 1.*, 4.weight, 4.bias` (Sequential's indices).
+ */
+export function convHead(inChannels: number, outChannels: number, opts: ConvHeadOptions = {}): Sequential {
+  const { hidden = 256, dropout = 0.5 } = opts;
+  return new Sequential(new Conv2d(inChannels, hidden, 3, { padding: 1 }), new BatchNorm2d(hidden), new ReLU(), new Dropout(dropout), new Conv2d(hidden, outChannels, 1));
+}
+
+/**
+ * Replaces the conv at `path` (e.g. DeepLabv3's last 1x1 conv, 'classifier.4') by `convHead`
+ * with the conv's input channels and `outChannels` outputs; returns the new head.
+ */
+export function replaceWithConvHead(model: Module, path: string, outChannels: number, opts: ConvHeadOptions = {}): Sequential {
+  let old: Module;
+  try {
+    old = model.getSubmodule(path);
+  } catch (e) {
+    throw new Error(`head: ${model.constructor.name} has no submodule '${path}' (${(e as Error).message})`, { cause: e });
+  }
+  if (!(old instanceof Conv2d)) {
+    throw new Error(`head: '${path}' is a ${old.constructor.name}, not a Conv2d; point it at the model's last conv (for torchvision's DeepLabv3 and FCN: 'classifier.4')`);
+  }
+  const head = convHead(old.inChannels, outChannels, opts);
+  replaceModule(model, path, head);
+  return head;
 }

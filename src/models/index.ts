@@ -7,7 +7,7 @@ export { create, createAsync, weightsOf, listModels, modelEntry, register, type 
 export { SimpleSegmentationModel, padToMultiple, resizeLogits, type SegmentationModel, type SegmentationOutput } from './segmentation.js';
 export type { SegmentationBuilderOptions } from './options.js';
 export { loadPretrained, describeLoad, type LoadReport, type SkippedKey, type LoadPretrainedOptions } from './pretrained.js';
-export { freeze, unfreeze, paramGroups, replaceModule, selectParameters, matchesName, type NamePattern, type ParamGroupRule } from './adapt.js';
+export { freeze, unfreeze, paramGroups, replaceModule, convHead, replaceWithConvHead, type ConvHeadOptions, selectParameters, matchesName, type NamePattern, type ParamGroupRule } from './adapt.js';
 export { IntermediateLayerGetter, type Features } from './backbones/features.js';
 export { ResNet, BasicBlock, Bottleneck, resnet, resnet18, resnet34, resnet50, resnet101, resnet152, type ResNetOptions, type ResNetName } from './backbones/resnet.js';
 export { MobileNetV2, InvertedResidualV2, mobileNetV2, type MobileNetV2Options } from './backbones/mobilenetv2.js';

@@ -36,12 +36,25 @@ const data = section({
   crop: size.optional().describe('crop size [h, w] of the default pipelines (train: scale+crop+flip+photometric; val: resize+pad)'),
   transforms: z.array(stepSchema).optional().describe('training augmentation steps (default: trainPreset(crop), or normalize only)'),
   valTransforms: z.array(stepSchema).optional().describe('validation steps (default: evalPreset(crop), or normalize only)'),
+  normalize: z
+    .union([z.enum(['imagenet', 'dataset']), z.object({ mean: z.array(z.number()).min(1), std: z.array(z.number().positive()).min(1) }).strict()])
+    .optional()
+    .describe("mean/std of every normalize step: 'imagenet', 'dataset' (computed from the train split, report 004) or { mean: [..], std: [..] } in 0-1 units (default: each step's own, ImageNet's)"),
 });
 
 const model = section({
   name: z.string().default('unet').describe('registered model name (see models.listModels(): unet, deeplabv3_resnet50, unet_resnet34, ...)'),
   options: z.record(z.string(), z.unknown()).default({}).describe('builder options, e.g. { baseWidth: 16, depth: 4 } or { weightsBackbone: DEFAULT }; numClasses comes from data'),
   channelsLast: z.boolean().default(true).describe('run the model and its inputs in channels-last memory format'),
+  head: z
+    .object({
+      replace: z.string().min(1).describe("dotted path of the conv replaced, e.g. 'classifier.4' (DeepLabv3's last 1x1 conv)"),
+      hidden: int1.default(256).describe('channels of the 3x3 conv'),
+      dropout: z.number().min(0).lt(1).default(0.5).describe('dropout before the last 1x1 conv'),
+    })
+    .strict()
+    .optional()
+    .describe("replace a submodule after the weights load by conv3x3-BN-ReLU-Dropout-conv1x1 to the output channels (report 000's head), e.g. { replace: classifier.4 }"),
 });
 
 const optimizer = section({
@@ -106,6 +119,11 @@ const ema = section({
   decay: z.number().gt(0).lt(1).default(0.999).describe('EMA decay per optimizer step'),
 });
 
+const test = section({
+  scales: z.array(z.number().positive()).min(1).optional().describe('test-time scales averaged by segkit eval/predict with this run\'s weights, e.g. [0.5, 0.75, 1, 1.25, 1.5, 1.75] (recorded in best/last.safetensors; validation during training stays single-scale)'),
+  flip: z.boolean().default(false).describe('segkit eval/predict also average the horizontally flipped image (recorded like test.scales)'),
+});
+
 // The loss: src/losses' spec (output, ignoreIndex, auxWeight, terms), cross-entropy by default.
 const loss = lossSpecSchema.prefault({ terms: [{ name: 'ce' }] }).describe('loss spec of src/losses (buildLoss): output, ignoreIndex, auxWeight, terms');
 
@@ -125,6 +143,7 @@ export const trainConfigSchema = z
     earlyStopping,
     checkpoint,
     ema,
+    test,
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -136,6 +155,16 @@ export const trainConfigSchema = z
     }
     if (c.scheduler.name === 'plateau' && c.scheduler.warmupIters > 0) {
       ctx.addIssue({ code: 'custom', path: ['scheduler', 'warmupIters'], message: 'scheduler plateau takes no warm-up; set warmupIters 0' });
+    }
+    if (c.data.normalize !== undefined) {
+      (['transforms', 'valTransforms'] as const).forEach((key) => {
+        if (c.data[key] && !c.data[key].some((s) => s.name === 'normalize')) {
+          ctx.addIssue({ code: 'custom', path: ['data', 'normalize'], message: `data.normalize sets the normalize steps, but data.${key} has none; end data.${key} with { name: normalize }` });
+        }
+      });
+      if (typeof c.data.normalize === 'object' && c.data.normalize.mean.length !== c.data.normalize.std.length) {
+        ctx.addIssue({ code: 'custom', path: ['data', 'normalize'], message: `data.normalize: mean has ${c.data.normalize.mean.length} entries and std ${c.data.normalize.std.length}; give one of each per channel` });
+      }
     }
     if (c.scheduler.name === 'multistep' && c.scheduler.milestones.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['scheduler', 'milestones'], message: 'scheduler multistep needs milestones, e.g. [1000, 2000]' });
@@ -301,7 +330,7 @@ const HELP: Record<string, string> = {
   'loss.output': "'softmax' (class logits) or 'sigmoid' (one binary channel)",
   'loss.ignoreIndex': 'target value left out of the loss (default: the label map ignore index, else 255)',
   'loss.auxWeight': "weight of the aux head's loss when the model returns aux",
-  'loss.terms': 'terms summed with their weights: ce, bce, focal, dice, tversky, lovasz, boundary, e.g. [{ name: focal }, { name: dice, weight: 0.5 }]',
+  'loss.terms': "terms summed with their weights: ce, bce, focal, dice, tversky, lovasz, boundary, e.g. [{ name: focal }, { name: dice, weight: 0.5 }]; ce/focal classWeights: numbers, or computed from the train split: 'inverse', 'max-over-count', 'median-frequency', 'enet'",
 };
 
 /** Every key as `section.key  type  (default: v)  description`, for `segkit train --help`. */
@@ -311,6 +340,7 @@ export function configHelp(): string {
     for (const [k, v] of Object.entries(s.properties ?? {})) {
       const key = prefix + k;
       if (v.properties && v.type === 'object' && !key.endsWith('options')) {
+        if (v.description) rows.push([key, '', v.description]); // an optional block (model.head): what it does, then its keys
         walk(v, `${key}.`, v.default as Record<string, unknown> | undefined);
         continue;
       }

@@ -4,7 +4,7 @@
 //              ConfusionMatrix through `flattenMetrics`
 // so a custom loss or evaluator (a Trainer built in code) needs only these shapes.
 import type { Tensor } from '../torch/index.js';
-import { buildLoss } from '../losses/index.js';
+import { buildLoss, classWeightingsOf, resolveClassWeights } from '../losses/index.js';
 import { ConfusionMatrix } from '../metrics/index.js';
 import type { SegmentationOutput } from '../models/segmentation.js';
 import type { TrainConfig } from './config.js';
@@ -34,9 +34,16 @@ export interface TaskInfo {
   classNames?: string[];
 }
 
-/** The loss of a config: src/losses' buildLoss, with the label map's ignore index unless the spec gives one. */
-export function defaultLoss(cfg: TrainConfig, task: TaskInfo): LossFn & { dispose?(): void } {
-  return buildLoss({ ...cfg.loss, ignoreIndex: cfg.loss.ignoreIndex ?? task.ignoreIndex }, 'loss');
+/**
+ * The loss of a config: src/losses' buildLoss, with the label map's ignore index unless the spec
+ * gives one; class weights given by name ('median-frequency') come from `classWeights`, the
+ * train split's (setup.ts weightsByName).
+ */
+export function defaultLoss(cfg: TrainConfig, task: TaskInfo, classWeights?: Record<string, number[]>): LossFn & { dispose?(): void } {
+  const named = classWeightingsOf(cfg.loss);
+  if (named.length > 0 && !classWeights) throw new Error(`loss: class weights '${named.join("', '")}' need the train split's statistics (buildData computes them)`);
+  const spec = named.length > 0 ? resolveClassWeights(cfg.loss, classWeights!) : cfg.loss;
+  return buildLoss({ ...spec, ignoreIndex: cfg.loss.ignoreIndex ?? task.ignoreIndex }, 'loss');
 }
 
 /** Fields of a metrics object that echo its configuration or list class ids rather than measure. */

@@ -5,5 +5,6 @@ export { defaultLoss, defaultEvaluator, flattenMetrics, type LossFn, type LossRe
 export { writeCheckpoint, loadCheckpoint, latestCheckpoint, listCheckpoints, removeLeftovers, writeWeights, type TrainState } from './checkpoint.js';
 export { JsonlLog, trainProgress, type LogRecord } from './logging.js';
 export { ModelEma } from './ema.js';
-export { buildData, buildModel, buildOptimizer, buildScheduler, totalSteps, stepsPerEpoch } from './setup.js';
+export { buildData, buildModel, buildOptimizer, buildScheduler, totalSteps, stepsPerEpoch, prepareWeights, weightsByName } from './setup.js';
+export { listPresets, loadPreset, presetConfigText, presetInfo, presetsDir, type PresetInfo } from './presets.js';
 export { runTraining, type RunOptions } from './run.js';

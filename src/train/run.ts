@@ -1,7 +1,9 @@
 // A whole training run from a config: data, model, optimizer, schedule, loss, evaluator, the
 // Trainer; everything built here is released here. `segkit train` is this function.
 import type { TrainConfig } from './config.js';
-import { buildData, buildModel, buildOptimizer, buildScheduler, totalSteps } from './setup.js';
+import type { RunData } from './setup.js';
+import { classWeightingsOf } from '../losses/config.js';
+import { buildData, buildModel, buildOptimizer, buildScheduler, prepareWeights, totalSteps, weightsByName } from './setup.js';
 import { defaultEvaluator, defaultLoss } from './defaults.js';
 import { Trainer, type FitResult, type TrainerHooks } from './trainer.js';
 import { splitToCsv } from '../data/splits.js';
@@ -16,10 +18,13 @@ export interface RunOptions {
 }
 
 export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Promise<FitResult> {
+  await prepareWeights(cfg); // named pretrained weights downloaded once, before the data is read
   const data = await buildData(cfg);
+  const print = opts.print ?? console.log;
+  if (data.stats) describeStats(cfg, data, print);
   const model = buildModel(cfg, data.task);
   const optimizer = buildOptimizer(cfg, model);
-  const loss = defaultLoss(cfg, data.task); // plug point: buildLoss(cfg.loss) from src/losses
+  const loss = defaultLoss(cfg, data.task, data.stats && weightsByName(data.stats)); // plug point: buildLoss(cfg.loss) from src/losses
   let trainer: Trainer | undefined;
   let onSigint: (() => void) | undefined;
   try {
@@ -43,7 +48,6 @@ export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Prom
       ...(opts.hooks ? { hooks: opts.hooks } : {}),
       ...(opts.print ? { print: opts.print } : {}),
     });
-    const print = opts.print ?? console.log;
     if (opts.handleSigint) {
       const t = trainer;
       let presses = 0;
@@ -70,4 +74,12 @@ export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Prom
     await data.trainLoader.close();
     await data.valLoader.close();
   }
+}
+
+/** One line each for what the train split's statistics set: the normalisation, the class weights. */
+function describeStats(cfg: TrainConfig, data: RunData, print: (line: string) => void): void {
+  const f = (xs: readonly number[]): string => xs.map((x) => x.toFixed(4)).join(', ');
+  if (cfg.data.normalize === 'dataset' && data.normalize) print(`data.normalize 'dataset': mean ${f(data.normalize.mean)}, std ${f(data.normalize.std)} (${data.train.length} train images)`);
+  const byName = weightsByName(data.stats!);
+  for (const name of classWeightingsOf(cfg.loss)) print(`class weights '${name}' from the train split: ${f(byName[name]!)}`);
 }

@@ -3,6 +3,9 @@
 import { setNumThreads } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
 import { create, listModels, modelEntry, type ModelEntry } from '../models/registry.js';
+import { replaceWithConvHead } from '../models/adapt.js';
+import { resolveWeights } from '../models/resolve-weights.js';
+import { weightsName } from '../models/weights.js';
 import '../models/zoo.js';
 import { SGD, Adam, AdamW, RAdam, ReduceLROnPlateau, OneCycleLR, PolynomialLR, CosineAnnealingLR, StepLR, MultiStepLR, LinearLR, withWarmup, type Optimizer, type Scheduler, type LRScheduler } from '../optim/index.js';
 import { SegDataset } from '../data/dataset.js';
@@ -11,6 +14,9 @@ import { openInput } from '../data/doctor/input.js';
 import { applySplit, randomSplit, type Split } from '../data/splits.js';
 import type { LabelMapSpec } from '../data/labelmap.js';
 import { evalPreset, trainPreset, type StepConfig } from '../data/transforms/index.js';
+import { IMAGENET_MEAN, IMAGENET_STD, type NormalizeParams } from '../data/transforms/normalize.js';
+import { computeStats, type ClassWeights, type DatasetStats } from '../data/stats.js';
+import { classWeightingsOf } from '../losses/config.js';
 import type { TrainConfig } from './config.js';
 import type { TaskInfo } from './defaults.js';
 import { seedInit } from './rng.js';
@@ -27,6 +33,34 @@ export interface RunData {
   /** The split trained on (every part, test included) and the label map, for split.csv and labelmap.json in the run folder. */
   split: Split;
   labelMap?: LabelMapSpec;
+  /** Statistics of the train split, when the config needs them (data.normalize 'dataset', class weights by name). */
+  stats?: DatasetStats;
+  /** The mean/std the normalize steps use (undefined: the pipelines have none, or keep their own). */
+  normalize?: NormalizeParams;
+}
+
+/** Whether the config needs statistics of the train split (mean/std, class weights). */
+export function needsStats(cfg: TrainConfig): boolean {
+  return cfg.data.normalize === 'dataset' || classWeightingsOf(cfg.loss).length > 0;
+}
+
+/** The normalisation data.normalize asks for (stats: the train split's, for 'dataset'). */
+function normalizeOf(cfg: TrainConfig, stats: DatasetStats | undefined): NormalizeParams | undefined {
+  const n = cfg.data.normalize;
+  if (n === undefined) return undefined;
+  if (n === 'imagenet') return { mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] };
+  if (n === 'dataset') {
+    if (!stats) throw new Error("data.normalize 'dataset': the train split's statistics were not computed");
+    // a channel without variation (a constant image set) would divide by zero
+    return { mean: stats.mean, std: stats.std.map((s) => (s > 0 ? s : 1)) };
+  }
+  return { mean: n.mean, std: n.std };
+}
+
+/** The steps with every normalize step set to `params` (unchanged when params is undefined). */
+function withNormalize(steps: StepConfig[], params: NormalizeParams | undefined): StepConfig[] {
+  if (!params) return steps;
+  return steps.map((s) => (s.name === 'normalize' ? { ...s, mean: [...params.mean], std: [...params.std] } : s));
 }
 
 /** Opens the dataset, splits it and builds the loaders. */
@@ -48,11 +82,43 @@ export async function buildData(cfg: TrainConfig): Promise<RunData> {
   if (numClasses === undefined) throw new Error(`data.numClasses: ${d.path} has no label map to count the classes from; set data.numClasses (or data.labelMap)`);
   const ignoreIndex = train.labelMap?.ignoreIndex ?? 255;
   const task: TaskInfo = { numClasses, ignoreIndex, ...(train.classes ? { classNames: train.classes } : {}) };
-  const trainSteps: StepConfig[] = d.transforms ?? (d.crop !== undefined ? trainPreset(d.crop) : [{ name: 'normalize' }]);
-  const valSteps: StepConfig[] = d.valTransforms ?? (d.crop !== undefined ? evalPreset(d.crop) : [{ name: 'normalize' }]);
+  let stats: DatasetStats | undefined;
+  if (needsStats(cfg)) {
+    stats = (await computeStats(train, { numClasses, ignoreIndex, concurrency: Math.max(1, d.numWorkers) })).stats;
+  }
+  const normalize = normalizeOf(cfg, stats);
+  const trainSteps = withNormalize(d.transforms ?? (d.crop !== undefined ? trainPreset(d.crop) : [{ name: 'normalize' }]), normalize);
+  const valSteps = withNormalize(d.valTransforms ?? (d.crop !== undefined ? evalPreset(d.crop) : [{ name: 'normalize' }]), normalize);
   const trainLoader = new DataLoader(train, { batchSize: d.batchSize, shuffle: true, seed: cfg.seed, dropLast: d.dropLast, numWorkers: d.numWorkers, transform: trainSteps, ignoreIndex });
   const valLoader = new DataLoader(val, { batchSize: d.valBatchSize ?? d.batchSize, numWorkers: d.numWorkers, transform: valSteps, ignoreIndex });
-  return { train, val, task, trainLoader, valLoader, split, ...(train.labelMap ? { labelMap: train.labelMap.spec } : {}) };
+  return { train, val, task, trainLoader, valLoader, split, ...(train.labelMap ? { labelMap: train.labelMap.spec } : {}), ...(stats ? { stats } : {}), ...(normalize ? { normalize } : {}) };
+}
+
+/** Class weights by weighting name ('median-frequency' ...), from the train split's statistics, one per class. */
+export function weightsByName(stats: DatasetStats): Record<string, number[]> {
+  const w: ClassWeights = stats.weights;
+  return { inverse: w.inverse, 'max-over-count': w.maxOverCount, 'median-frequency': w.medianFrequency, enet: w.enet };
+}
+
+/**
+ * Downloads the named weights of model.options (weights, weightsBackbone: 'DEFAULT', ...) into
+ * torch.hub's cache when missing, so buildModel's synchronous create finds them.
+ */
+export async function prepareWeights(cfg: TrainConfig): Promise<void> {
+  const o = cfg.model.options;
+  let entry: ModelEntry;
+  try {
+    entry = modelEntry(cfg.model.name);
+  } catch {
+    return; // buildModel reports the unknown name
+  }
+  const wanted: [string, string, unknown][] = [['weights', entry.name, o.weights], ['weightsBackbone', entry.backboneName ?? entry.backbone ?? '', o.weightsBackbone]];
+  for (const [key, builder, w] of wanted) {
+    if (typeof w !== 'string' || !builder || weightsName(builder, w) === undefined) continue;
+    await resolveWeights(builder, w).catch((e: Error) => {
+      throw new Error(`model.options.${key}: ${e.message}`, { cause: e });
+    });
+  }
 }
 
 /** Output channels: one per class, or one sigmoid channel for a binary task with loss.output 'sigmoid'. */
@@ -83,6 +149,15 @@ export function buildModel(cfg: TrainConfig, task: TaskInfo): Module {
   } catch (e) {
     const msg = (e as Error).message;
     throw new Error(`${/option/.test(msg) ? 'model.options' : 'model'}: ${msg}`, { cause: e });
+  }
+  const head = cfg.model.head;
+  if (head) {
+    try {
+      replaceWithConvHead(model, head.replace, outputChannels(cfg, task), { hidden: head.hidden, dropout: head.dropout });
+    } catch (e) {
+      model.dispose();
+      throw new Error(`model.head.replace: ${(e as Error).message}`, { cause: e });
+    }
   }
   return cfg.model.channelsLast ? model.toChannelsLast() : model;
 }

@@ -346,6 +346,9 @@ export class Trainer {
       'segkit.options': JSON.stringify({ ...this.cfg.model.options, numClasses: (this.parts.model as { numClasses?: number }).numClasses }),
       ...(this.parts.classNames ? { 'segkit.classes': JSON.stringify(this.parts.classNames) } : {}),
       ...(norm ? { 'segkit.normalize': JSON.stringify({ mean: norm.mean, std: norm.std }) } : {}),
+      // a replaced head (model.head) and the test-time settings (test.scales/flip) eval and predict rebuild and use
+      ...(this.cfg.model.head ? { 'segkit.head': JSON.stringify(this.cfg.model.head) } : {}),
+      ...(this.cfg.test.scales || this.cfg.test.flip ? { 'segkit.inference': JSON.stringify({ ...(this.cfg.test.scales ? { scales: this.cfg.test.scales } : {}), flip: this.cfg.test.flip }) } : {}),
     };
   }
 
