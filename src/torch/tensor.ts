@@ -1,7 +1,7 @@
 // Tensor: a handle to a libtorch tensor. Methods call ATen ops through the dispatcher; memory is
 // freed by dispose(), by a tidy() scope, or by `using`, never by the garbage collector.
 import { native, type Handle, type TensorInfo } from './native.js';
-import { callOp } from './dispatch.js';
+import { callOp, traceShare } from './dispatch.js';
 import { track, keep } from './scope.js';
 import { viewAs, type AnyTypedArray, type DType, type Device, type MemoryFormat, type Scalar } from './dtype.js';
 
@@ -133,7 +133,7 @@ export class Tensor {
   }
   /** A second handle to the same tensor (same storage and autograd identity). */
   share(): Tensor {
-    return Tensor._fromHandle(native.share(this.handle));
+    return traceShare(this, Tensor._fromHandle(native.share(this.handle)));
   }
 
   // ---- conversion ----
