@@ -9,7 +9,7 @@ import type { NormalizeParams } from '../data/transforms/normalize.js';
 const METADATA_PROPS = 14; // ModelProto.metadata_props: repeated StringStringEntryProto { key = 1; value = 2 }
 
 /** Every metadata_props entry of a serialised ONNX ModelProto. */
-export function readOnnxMetadata(bytes: Uint8Array, source = 'the ONNX model'): Record<string, string> {
+export function onnxMetadataProps(bytes: Uint8Array, source = 'the ONNX model'): Record<string, string> {
   const props: Record<string, string> = {};
   try {
     const r = protobuf.Reader.create(bytes);

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type * as Ort from 'onnxruntime-node';
 import { tensor, type Tensor } from '../torch/index.js';
 import type { Forward } from '../predict/forward.js';
-import { readOnnxMetadata, segkitMetadata, type SegkitOnnxMetadata } from './metadata.js';
+import { onnxMetadataProps, segkitMetadata, type SegkitOnnxMetadata } from './metadata.js';
 
 export interface OnnxModel {
   /** Logits (N, K, H, W) for a normalised float32 batch (N, C, H, W). */
@@ -50,7 +50,7 @@ export async function openOnnx(file: string | { bytes: Uint8Array; source: strin
   } catch (e) {
     throw new Error(`${source}: cannot read the ONNX model (${(e as NodeJS.ErrnoException).code ?? String(e)}); segkit export writes one`);
   }
-  const props = readOnnxMetadata(bytes, source);
+  const props = onnxMetadataProps(bytes, source);
   const metadata = segkitMetadata(props, source);
   const ort = await loadOrt();
   let session: Ort.InferenceSession;

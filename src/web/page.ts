@@ -10,7 +10,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../data/splits.js';
 import { vocPalette } from '../data/labelmap.js';
-import { readOnnxMetadata, segkitMetadata, type SegkitOnnxMetadata } from '../ort/metadata.js';
+import { onnxMetadataProps, segkitMetadata, type SegkitOnnxMetadata } from '../ort/metadata.js';
 
 // web/ at the package root: this file is <root>/dist/src/web/page.js (or <root>/src/web/page.ts)
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -47,7 +47,7 @@ function ortWebDist(): string {
  * back to ImageNet's and the palette to VOC's colours, as `segkit predict` does.
  */
 export function writeWebPage(dir: string, onnxBytes: Uint8Array, metadata?: WebPageMetadata): WrittenWebPage {
-  const meta: WebPageMetadata = metadata ?? segkitMetadata(readOnnxMetadata(onnxBytes));
+  const meta: WebPageMetadata = metadata ?? segkitMetadata(onnxMetadataProps(onnxBytes));
   const modelJson = {
     ...meta,
     palette: meta.palette ?? vocPalette(256),
