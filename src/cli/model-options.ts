@@ -9,6 +9,7 @@ import type { Module } from '../nn/index.js';
 import type { InferenceOptions } from '../predict/inference.js';
 import type { Forward } from '../predict/forward.js';
 import type { BackendChoice } from '../ort/choose.js';
+import type { OnnxModel } from '../ort/session.js';
 import type { Palette } from '../data/overlay.js';
 import type { NormalizeParams } from '../data/transforms/normalize.js';
 
@@ -46,7 +47,7 @@ export function addModelOptions(cmd: Command): Command {
   return cmd
     .option('-m, --model <name>', 'model name, as models.create takes it (e.g. deeplabv3_resnet101, unet_resnet34; segkit models lists them); default: the one segkit train saved in --weights')
     .option('-w, --weights <file|name>', "a .safetensors/.pth file (best.safetensors of a segkit run carries its model, classes and normalisation), a torchvision weight name ('DEFAULT', 'COCO_WITH_VOC_LABELS_V1'), or an .onnx file (runs with ONNX Runtime)")
-    .addOption(new Option('--backend <name>', 'what runs the model: torch (libtorch), ort (ONNX Runtime, an .onnx from segkit export), auto (times both once per input size on this machine, keeps the faster; needs both)').choices(['torch', 'ort', 'auto']).default(undefined, 'torch, or ort for --weights *.onnx'))
+    .addOption(new Option('--backend <name>', 'what runs the model: torch (libtorch), ort (ONNX Runtime, an .onnx from segkit export), auto (times libtorch and ONNX Runtime once per input size on this machine, keeps the faster; --onnx, else the model exported in memory); default torch, ort for --weights *.onnx').choices(['torch', 'ort', 'auto']))
     .option('--onnx <file>', 'the exported model (.onnx) for --backend ort or auto')
     .option('--num-classes <n>', "classes the weights were trained for (default: the label map's, else the weight name's, else the model's default)", positive('--num-classes'))
     .option('--label-map <file>', "label map (JSON/YAML) with class names and colours (default: the data's, else the weights' classes; VOC colours)")
@@ -97,24 +98,36 @@ export async function loadModel(o: ModelFlags, data?: DataClasses): Promise<Load
     const { bytes: _, ...onnx } = await loadOnnx(o, onnxFile, data);
     return { ...onnx, inference };
   }
-  if (onnxWeights) throw new Error(`${onnxWeights} is an ONNX model: run it with --backend ort (or give it as --onnx with --backend auto and the libtorch weights as --weights)`);
+  if (onnxWeights) throw new Error(`${onnxWeights} is an ONNX model: run it with --backend ort (or as --onnx beside the libtorch weights with --backend auto)`);
   const torch = await loadTorch(o, data);
   if (backend === 'torch') return { ...torch, inference };
-  if (onnxFile === undefined) {
-    torch.model.dispose();
-    throw new Error('--backend auto times libtorch against ONNX Runtime: give the exported model as --onnx model.onnx (segkit export writes one) beside --model/--weights');
-  }
-  const onnx = await loadOnnx(o, onnxFile, data);
-  const [{ autoForward }, ort, { machineKey, modelKey }] = await Promise.all([import('../ort/choose.js'), import('../ort/session.js').then((m) => m.loadOrt()), import('../nn/choice-cache.js')]);
-  const key = [machineKey(), `onnxruntime ${ort.env.versions.common}`, modelKey(torch.model), `onnx ${createHash('sha256').update(onnx.bytes).digest('hex').slice(0, 16)}`].join(' | ');
+  // auto: the .onnx given, else the model exported in memory when ONNX Runtime is first needed
+  // (not at all when the cached choice is libtorch)
+  const given = onnxFile === undefined ? undefined : await loadOnnx(o, onnxFile, data);
+  let exported: Promise<OnnxModel> | undefined;
+  const exportedModel = (): Promise<OnnxModel> => (exported ??= (async () => {
+    const [{ exportOnnx }, { openOnnx }] = await Promise.all([import('../export/index.js'), import('../ort/session.js')]);
+    console.error(`exporting ${torch.name} to ONNX (in memory) to time it with ONNX Runtime; segkit export writes it to a file for --onnx`);
+    return openOnnx({ bytes: exportOnnx(torch.model), source: `${torch.name} (exported)` }, { threads: o.threads });
+  })());
+  const ortForward: Forward = given ? given.forward : async (x) => (await exportedModel()).forward(x);
+  const [{ autoForward }, ort, { machineKey, modelKey }, { EXPORT_FORMAT }] = await Promise.all([
+    import('../ort/choose.js'),
+    import('../ort/session.js').then((m) => m.loadOrt()),
+    import('../nn/choice-cache.js'),
+    import('../export/index.js'),
+  ]);
+  const onnxKey = given ? `onnx ${createHash('sha256').update(given.bytes).digest('hex').slice(0, 16)}` : `segkit export ${EXPORT_FORMAT}`;
+  const key = [machineKey(), `onnxruntime ${ort.env.versions.common}`, modelKey(torch.model), onnxKey].join(' | ');
   return {
     ...torch,
-    forward: autoForward({ torch: torch.forward, ort: onnx.forward }, { key, onChoice: (c) => console.error(describeChoice(c)) }),
+    forward: autoForward({ torch: torch.forward, ort: ortForward }, { key, onChoice: (c) => console.error(describeChoice(c)) }),
     backend: 'auto',
     inference,
-    description: `${torch.description}; backend: auto (libtorch or ONNX Runtime ${onnxFile}, whichever is faster per input size)`,
+    description: `${torch.description}; backend: auto (libtorch or ONNX Runtime${onnxFile ? ` with ${onnxFile}` : ''}, whichever is faster per input size)`,
     dispose: async () => {
-      await onnx.dispose();
+      await given?.dispose();
+      if (exported) await (await exported).release();
       await torch.dispose();
     },
   };

@@ -113,6 +113,13 @@ test('segkit predict and eval with --backend ort equal --backend torch; --backen
     assert.match(Object.keys(cache)[0]!, /onnxruntime 1\.\d+\.\d+ \| .* \| 1x3x30x40 float32$/);
     const a2 = segkit(d, env, 'predict', 'a.png', ...torchFlags, '--backend', 'auto', '--onnx', 'unet.onnx', '-o', 'auto');
     assert.match(a2.stderr, /backend for 1x3x30x40 inputs: (libtorch|ONNX Runtime) \(measured earlier, cached\)/);
+    // without --onnx: the model exported in memory for the comparison, cached under the exporter's format
+    const a3 = segkit(d, env, 'predict', 'b.png', ...torchFlags, '--backend', 'auto', '-o', 'auto');
+    assert.equal(a3.status, 0, a3.out);
+    assert.match(a3.stderr, /exporting unet to ONNX \(in memory\)/);
+    assert.match(a3.stderr, /backend for 1x3x35x23 inputs: (libtorch|ONNX Runtime) \(libtorch [\d.]+ s, ONNX Runtime [\d.]+ s per pass\)/);
+    const cached = Object.keys(JSON.parse(readFileSync(join(d, 'cache', 'segkit', 'backends.json'), 'utf8')));
+    assert.ok(cached.some((k) => / \| segkit export \d+ \| 1x3x35x23 float32$/.test(k)), cached.join('\n'));
     const plainTorch = segkit(d, env, 'predict', 'a.png', ...torchFlags, '-o', 'plain');
     assert.equal(plainTorch.status, 0, plainTorch.out);
     assert.deepEqual(Array.from((await readMask(join(d, 'auto', 'a.png'))).data), Array.from((await readMask(join(d, 'plain', 'a.png'))).data));
@@ -134,7 +141,6 @@ test('wrong combinations and broken metadata say what to give', async () => {
     const env = { XDG_CACHE_HOME: join(d, 'cache') };
     assert.match(segkit(d, env, 'predict', 'a.png', '--backend', 'ort').out, /--backend ort runs an exported model: give --onnx model.onnx \(or --weights model.onnx\)/);
     assert.match(segkit(d, env, 'predict', 'a.png', '--backend', 'torch', '--weights', 'm.onnx').out, /m.onnx is an ONNX model: run it with --backend ort/);
-    assert.match(segkit(d, env, 'predict', 'a.png', '--backend', 'auto', '--model', 'unet').out, /--backend auto times libtorch against ONNX Runtime: give the exported model as --onnx/);
     assert.match(segkit(d, env, 'predict', 'a.png', '--weights', 'm.onnx', '--num-classes', '5').out, /m.onnx predicts 2 output channels, not --num-classes 5/);
     assert.match(segkit(d, env, 'predict', 'a.png', '--weights', 'bad.onnx').out, /bad.onnx: metadata segkit.palette should be a JSON array of \[r, g, b\] colours, got red/);
     assert.match(segkit(d, env, 'predict', 'a.png', '--weights', 'gone.onnx').out, /gone.onnx: cannot read the ONNX model \(ENOENT\)/);
