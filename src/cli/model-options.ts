@@ -101,8 +101,19 @@ export async function loadModel(o: ModelFlags, data?: DataClasses): Promise<Load
   if (onnxWeights) throw new Error(`${onnxWeights} is an ONNX model: run it with --backend ort (or as --onnx beside the libtorch weights with --backend auto)`);
   const torch = await loadTorch(o, data);
   if (backend === 'torch') return { ...torch, inference };
-  // auto: the .onnx given, else the model exported in memory when ONNX Runtime is first needed
-  // (not at all when the cached choice is libtorch)
+  try {
+    return { ...(await loadAuto(o, torch, onnxFile, data)), inference };
+  } catch (e) {
+    await torch.dispose();
+    throw e;
+  }
+}
+
+/**
+ * --backend auto: the libtorch model and its ONNX twin (the .onnx given, else the model exported
+ * in memory when ONNX Runtime is first needed: not at all when the cached choice is libtorch).
+ */
+async function loadAuto(o: ModelFlags, torch: Loaded & { model: Module }, onnxFile: string | undefined, data?: DataClasses): Promise<Loaded> {
   const given = onnxFile === undefined ? undefined : await loadOnnx(o, onnxFile, data);
   let exported: Promise<OnnxModel> | undefined;
   const exportedModel = (): Promise<OnnxModel> => (exported ??= (async () => {
@@ -123,7 +134,6 @@ export async function loadModel(o: ModelFlags, data?: DataClasses): Promise<Load
     ...torch,
     forward: autoForward({ torch: torch.forward, ort: ortForward }, { key, onChoice: (c) => console.error(describeChoice(c)) }),
     backend: 'auto',
-    inference,
     description: `${torch.description}; backend: auto (libtorch or ONNX Runtime${onnxFile ? ` with ${onnxFile}` : ''}, whichever is faster per input size)`,
     dispose: async () => {
       await given?.dispose();
