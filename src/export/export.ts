@@ -54,7 +54,7 @@ export function exportOnnx(model: Module, opts: ExportOptions = {}): Uint8Array 
   model.eval();
   try {
     const first = trace(model, shape);
-    const other = second.every((d, i) => d === shape[i]) ? first : trace(model, second);
+    const other = second.every((d, i) => d === shape[i]) ? first : trace(model, second, false);
     return buildModel(first, other, shape, second, opset, opts);
   } finally {
     for (const [m, mode] of modes) m.training = mode;
@@ -81,10 +81,10 @@ function dynamicAxesOf(d: ExportOptions['dynamicAxes']): { batch: boolean; heigh
   return { batch: d.batch ?? false, height: d.height ?? false, width: d.width ?? false };
 }
 
-function trace(model: Module, shape: number[]): Recording {
+function trace(model: Module, shape: number[], constantData = true): Recording {
   const x = zeros(shape);
   try {
-    return recordForward(model, x);
+    return recordForward(model, x, { constantData });
   } finally {
     x.dispose();
   }

@@ -49,8 +49,10 @@ export const isValuesArg = (a: unknown): a is { values: (number | null)[] } => t
 /**
  * Runs `model.call(input)` once (no gradients) while recording. The model's named parameters and
  * buffers are known by name beforehand; its result must be a tensor or `{ out, aux? }`.
+ * `constantData: false` leaves the constants' data out (a trace only compared with another).
  */
-export function recordForward(model: Module, input: Tensor): Recording {
+export function recordForward(model: Module, input: Tensor, opts: { constantData?: boolean } = {}): Recording {
+  const copyData = opts.constantData ?? true;
   const names = new Map<Tensor, string>();
   for (const [n, t] of model.namedParameters()) names.set(t, n);
   for (const [n, t] of model.namedBuffers()) if (!names.has(t)) names.set(t, n);
@@ -75,7 +77,7 @@ export function recordForward(model: Module, input: Tensor): Recording {
     if (known !== undefined) return known;
     const id = newValue(t);
     const info = t.info();
-    const data = t.data();
+    const data = copyData ? t.data() : new Uint8Array(0);
     rec.constants.set(id, { name: names.get(t), dtype: info.dtype, shape: info.shape, data });
     return id;
   };
