@@ -54,6 +54,9 @@ export function addModelOptions(cmd: Command): Command {
 
 export interface LoadedModel {
   model: Module;
+  /** The registry name it was built by, and the builder options used (numClasses included). */
+  name: string;
+  options: Record<string, unknown>;
   normalize: NormalizeParams;
   classes?: string[];
   palette: Palette;
@@ -89,6 +92,8 @@ export async function loadModel(o: ModelFlags, data?: { classes?: string[]; pale
   const normalize = { mean: o.mean ?? pre?.mean ?? IMAGENET.mean, std: o.std ?? pre?.std ?? IMAGENET.std };
   return {
     model,
+    name,
+    options: { ...options, numClasses: (model as { numClasses?: number }).numClasses ?? numClasses },
     normalize,
     classes: named ?? info.weights?.categories?.slice(),
     palette: labelMap?.palette ?? data?.palette ?? vocPalette(),
