@@ -8,11 +8,12 @@
 //   const bytes = exportOnnx(model, { inputShape: [1, 3, 256, 256], metadata: { classes: [...] } });
 //   await writeOnnx(model, 'model.onnx', { metadata });
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { zeros } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
-import { writeAtomic } from '../io/image.js';
+import { writeAtomic } from '../io/atomic.js';
 import { GraphBuilder } from './graph.js';
-import { encodeModel, tensorProto, valueInfo, type Model } from './onnx-proto.js';
+import { decodeModel, encodeModel, tensorProto, valueInfo, type Model } from './onnx-proto.js';
 import { OP_MAPPINGS, type OpContext } from './onnx-ops.js';
 import { isValueArg, isValuesArg, recordForward, type RecordedOp, type Recording } from './record.js';
 
@@ -70,8 +71,7 @@ export async function writeOnnx(model: Module, file: string, opts: ExportOptions
 
 /** The metadata_props of an ONNX file as a plain object (values as stored: strings). */
 export async function readOnnxMetadata(file: string): Promise<Record<string, string>> {
-  const { decodeModel } = await import('./onnx-proto.js');
-  const m = decodeModel(readFileSync(file));
+  const m = decodeModel(await readFile(file));
   return Object.fromEntries((m.metadata_props ?? []).map((e) => [e.key, e.value]));
 }
 
