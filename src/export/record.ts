@@ -3,6 +3,8 @@
 // Module.call tells which module made the call. Tensors become numbered values: the input, the
 // model's parameters and buffers (by their state-dict names), constants made inside forward (their
 // data copied when first used), and each op's results. An in-place op gives its tensor a new value.
+// Reading a computed tensor's values into JavaScript (item(), data()) fails the recording: what
+// the code then does with the numbers is invisible to it.
 //
 //   const rec = recordForward(model, x);   // rec.ops[i] = { key, args, outputs, path }
 import { Tensor, noGrad, traceOps, type OpTracer } from '../torch/index.js';
@@ -77,7 +79,7 @@ export function recordForward(model: Module, input: Tensor, opts: { constantData
     if (known !== undefined) return known;
     const id = newValue(t);
     const info = t.info();
-    const data = copyData ? t.data() : new Uint8Array(0);
+    const data = copyData ? ownRead(() => t.data()) : new Uint8Array(0);
     rec.constants.set(id, { name: names.get(t), dtype: info.dtype, shape: info.shape, data });
     return id;
   };
@@ -87,7 +89,23 @@ export function recordForward(model: Module, input: Tensor, opts: { constantData
     return a;
   };
 
+  let reading = false; // the recorder's own reads of constants
+  const ownRead = <T>(fn: () => T): T => {
+    reading = true;
+    try {
+      return fn();
+    } finally {
+      reading = false;
+    }
+  };
+
   const tracer: OpTracer = {
+    read(t, how) {
+      const id = ids.get(t);
+      if (reading || id === undefined || rec.constants.has(id)) return; // parameters, buffers, constants
+      const m = stack[stack.length - 1];
+      throw new Error(`exportOnnx: ${how} in ${paths.get(m) === '' ? 'the model itself' : `'${paths.get(m)}'`} (${m.constructor.name}) reads values computed from the input into JavaScript; a graph cannot follow what is done with them (compute it with tensor ops instead)`);
+    },
     op(key, args, result) {
       const recordedArgs = args.map(argOf);
       const results = result instanceof Tensor ? [result] : Array.isArray(result) ? result.filter((r): r is Tensor => r instanceof Tensor) : [];

@@ -1,6 +1,6 @@
 // What the exporter promises besides numbers (parity.test.ts): an op without a mapping, a size
-// the graph cannot follow, and a forward that changes with the size fail with the op's name and
-// the module that called it; the file passes ONNX's own checker (python3-onnx); metadata,
+// the graph cannot follow, a forward that changes with the size and a value read into JavaScript
+// fail with the op's name and the module that called it; the file passes ONNX's own checker (python3-onnx); metadata,
 // state-dict initializer names and symbolic input/output dims are in the file; the model's
 // training mode is left as it was; writeOnnx writes atomically.
 import { test } from 'node:test';
@@ -37,6 +37,13 @@ class SizeBranch extends Module {
   }
 }
 
+/** Scales by a number read out of the input: a value the graph would freeze. */
+class ReadsMean extends Module {
+  override forward(x: torch.Tensor): torch.Tensor {
+    return x.mul(x.mean().item() > 0 ? 2 : 3);
+  }
+}
+
 const tiny = (last: Module): Sequential => new Sequential(new Conv2d(3, 4, 3, { padding: 1 }), new BatchNorm2d(4), new ReLU(), new Sequential(new Conv2d(4, 2, 1), last));
 
 test('an op without an ONNX mapping fails with its name and the module path that called it', () => {
@@ -69,6 +76,15 @@ test('a forward that runs other ops at other sizes fails the export and names th
   const model = tiny(new SizeBranch());
   try {
     assert.throws(() => exportOnnx(model, { inputShape: [1, 3, 64, 64] }), /different ops at different input sizes.*aten::sigmoid in '3\.1' \(SizeBranch\) vs aten::relu/);
+  } finally {
+    model.dispose();
+  }
+});
+
+test('reading a computed tensor into JavaScript (item()) fails the export and names the module', () => {
+  const model = tiny(new ReadsMean());
+  try {
+    assert.throws(() => exportOnnx(model, { inputShape: [1, 3, 8, 8] }), /item\(\) in '3\.1' \(ReadsMean\) reads values computed from the input/);
   } finally {
     model.dispose();
   }
