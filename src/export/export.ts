@@ -13,7 +13,7 @@ import { zeros } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
 import { writeAtomic } from '../io/atomic.js';
 import { GraphBuilder } from './graph.js';
-import { decodeModel, encodeModel, tensorProto, valueInfo, type Model } from './onnx-proto.js';
+import { decodeModel, encodeModel, tensorProto, valueInfo, type Model, type Node } from './onnx-proto.js';
 import { OP_MAPPINGS, type OpContext } from './onnx-ops.js';
 import { isValueArg, isValuesArg, recordForward, type RecordedOp, type Recording } from './record.js';
 
@@ -192,8 +192,16 @@ function buildModel(first: Recording, second: Recording, shape: number[], second
     return valueInfo(final, first.values.get(id)!.dtype, symbolicDims(s1, s2, shape, secondShape, o));
   });
 
-  // only what the nodes use
-  const used = new Set(g.nodes.flatMap((n) => n.input));
+  // only the nodes the outputs need (an aux head left out computes nothing), and their initializers
+  const needed = new Set(outputs.map((o) => o.name));
+  const kept = new Set<Node>();
+  for (const n of [...g.nodes].reverse()) {
+    if (!n.output.some((o) => needed.has(o))) continue;
+    kept.add(n);
+    for (const i of n.input) needed.add(i);
+  }
+  const node = g.nodes.filter((n) => kept.has(n));
+  const used = new Set(node.flatMap((n) => n.input));
   const initializer = [...g.initializers.values()].filter((t) => used.has(t.name));
   const inputDtype = first.values.get(first.input)!.dtype;
   const model: Model = {
@@ -203,7 +211,7 @@ function buildModel(first: Recording, second: Recording, shape: number[], second
     producer_version: packageVersion(),
     graph: {
       name: 'segkit',
-      node: g.nodes,
+      node,
       initializer,
       input: [valueInfo(names.get(first.input)!, inputDtype, symbolicDims(shape, secondShape, shape, secondShape, inputName))],
       output: outputs,

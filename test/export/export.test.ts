@@ -119,6 +119,22 @@ test('the file: state-dict initializer names, symbolic dims, metadata, opset 17,
   }
 });
 
+test("the aux head is in the graph only when asked for ('out' alone leaves its nodes and weights out)", async () => {
+  const model = create('deeplabv3_mobilenet_v3_large', { numClasses: 2, auxLoss: true });
+  try {
+    const names = (outputs: string[]) => {
+      const m = decodeModel(exportOnnx(model, { inputShape: [1, 3, 32, 32], outputs }));
+      return { outputs: m.graph.output.map((o) => o.name), aux: m.graph.initializer.filter((t) => t.name.startsWith('aux_classifier.')).length };
+    };
+    assert.deepEqual(names(['out']), { outputs: ['out'], aux: 0 });
+    const both = names(['out', 'aux']);
+    assert.deepEqual(both.outputs, ['out', 'aux']);
+    assert.ok(both.aux > 0);
+  } finally {
+    model.dispose();
+  }
+});
+
 const hasOnnx = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { encoding: 'utf8' }).status === 0;
 
 test('ONNX checker (python3-onnx) accepts the file, with full shape inference', { skip: hasOnnx ? false : 'python3-onnx is not installed (apt-get install python3-onnx); ONNX checker not run' }, async () => {
