@@ -69,6 +69,8 @@ export interface LoadedModel {
   backend: 'torch' | 'ort' | 'auto';
   /** The model's name (registry name, or the exported model's). */
   name: string;
+  /** The builder options used (numClasses included): libtorch models only. */
+  options?: Record<string, unknown>;
   normalize: NormalizeParams;
   classes?: string[];
   palette: Palette;
@@ -113,7 +115,7 @@ export async function loadModel(o: ModelFlags, data?: DataClasses): Promise<Load
  * --backend auto: the libtorch model and its ONNX twin (the .onnx given, else the model exported
  * in memory when ONNX Runtime is first needed: not at all when the cached choice is libtorch).
  */
-async function loadAuto(o: ModelFlags, torch: Loaded & { model: Module }, onnxFile: string | undefined, data?: DataClasses): Promise<Loaded> {
+async function loadAuto(o: ModelFlags, torch: LoadedTorchModel, onnxFile: string | undefined, data?: DataClasses): Promise<Loaded> {
   const given = onnxFile === undefined ? undefined : await loadOnnx(o, onnxFile, data);
   let exported: Promise<OnnxModel> | undefined;
   const exportedModel = (): Promise<OnnxModel> => (exported ??= (async () => {
@@ -151,8 +153,16 @@ export function describeChoice(c: BackendChoice): string {
 }
 
 type Loaded = Omit<LoadedModel, 'inference'>;
+/** A libtorch model as loadModel gives it with --backend torch: the Module and its options are there. */
+export type LoadedTorchModel = Loaded & { model: Module; options: Record<string, unknown> };
 
-async function loadTorch(o: ModelFlags, data?: DataClasses): Promise<Loaded & { model: Module }> {
+/** The libtorch model alone (what segkit export needs), whatever --backend says. */
+export async function loadTorchModel(o: ModelFlags, data?: DataClasses): Promise<LoadedTorchModel> {
+  if (o.threads) (await import('../torch/index.js')).setNumThreads(o.threads);
+  return loadTorch(o, data);
+}
+
+async function loadTorch(o: ModelFlags, data?: DataClasses): Promise<LoadedTorchModel> {
   const [{ createAsync, weightsOf }, { compiledLabelMap, parseLabelMap, vocPalette }, { readConfigFile }, { moduleForward }] = await Promise.all([
     import('../models/index.js'),
     import('../data/labelmap.js'),
@@ -177,6 +187,7 @@ async function loadTorch(o: ModelFlags, data?: DataClasses): Promise<Loaded & { 
     forward: moduleForward(model),
     backend: 'torch',
     name,
+    options: { ...options, numClasses: (model as { numClasses?: number }).numClasses ?? numClasses },
     normalize,
     classes: named ?? info.weights?.categories?.slice(),
     palette: labelMap?.palette ?? data?.palette ?? vocPalette(),

@@ -8,11 +8,12 @@
 //   const bytes = exportOnnx(model, { inputShape: [1, 3, 256, 256], metadata: { classes: [...] } });
 //   await writeOnnx(model, 'model.onnx', { metadata });
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { zeros } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
-import { writeAtomic } from '../io/image.js';
+import { writeAtomic } from '../io/atomic.js';
 import { GraphBuilder } from './graph.js';
-import { encodeModel, tensorProto, valueInfo, type Model } from './onnx-proto.js';
+import { decodeModel, encodeModel, tensorProto, valueInfo, type Model, type Node } from './onnx-proto.js';
 import { OP_MAPPINGS, type OpContext } from './onnx-ops.js';
 import { isValueArg, isValuesArg, recordForward, type RecordedOp, type Recording } from './record.js';
 
@@ -54,7 +55,7 @@ export function exportOnnx(model: Module, opts: ExportOptions = {}): Uint8Array 
   model.eval();
   try {
     const first = trace(model, shape);
-    const other = second.every((d, i) => d === shape[i]) ? first : trace(model, second);
+    const other = second.every((d, i) => d === shape[i]) ? first : trace(model, second, false);
     return buildModel(first, other, shape, second, opset, opts);
   } finally {
     for (const [m, mode] of modes) m.training = mode;
@@ -70,8 +71,7 @@ export async function writeOnnx(model: Module, file: string, opts: ExportOptions
 
 /** The metadata_props of an ONNX file as a plain object (values as stored: strings). */
 export async function readOnnxMetadata(file: string): Promise<Record<string, string>> {
-  const { decodeModel } = await import('./onnx-proto.js');
-  const m = decodeModel(readFileSync(file));
+  const m = decodeModel(await readFile(file));
   return Object.fromEntries((m.metadata_props ?? []).map((e) => [e.key, e.value]));
 }
 
@@ -81,10 +81,10 @@ function dynamicAxesOf(d: ExportOptions['dynamicAxes']): { batch: boolean; heigh
   return { batch: d.batch ?? false, height: d.height ?? false, width: d.width ?? false };
 }
 
-function trace(model: Module, shape: number[]): Recording {
+function trace(model: Module, shape: number[], constantData = true): Recording {
   const x = zeros(shape);
   try {
-    return recordForward(model, x);
+    return recordForward(model, x, { constantData });
   } finally {
     x.dispose();
   }
@@ -192,8 +192,16 @@ function buildModel(first: Recording, second: Recording, shape: number[], second
     return valueInfo(final, first.values.get(id)!.dtype, symbolicDims(s1, s2, shape, secondShape, o));
   });
 
-  // only what the nodes use
-  const used = new Set(g.nodes.flatMap((n) => n.input));
+  // only the nodes the outputs need (an aux head left out computes nothing), and their initializers
+  const needed = new Set(outputs.map((o) => o.name));
+  const kept = new Set<Node>();
+  for (const n of [...g.nodes].reverse()) {
+    if (!n.output.some((o) => needed.has(o))) continue;
+    kept.add(n);
+    for (const i of n.input) needed.add(i);
+  }
+  const node = g.nodes.filter((n) => kept.has(n));
+  const used = new Set(node.flatMap((n) => n.input));
   const initializer = [...g.initializers.values()].filter((t) => used.has(t.name));
   const inputDtype = first.values.get(first.input)!.dtype;
   const model: Model = {
@@ -203,7 +211,7 @@ function buildModel(first: Recording, second: Recording, shape: number[], second
     producer_version: packageVersion(),
     graph: {
       name: 'segkit',
-      node: g.nodes,
+      node,
       initializer,
       input: [valueInfo(names.get(first.input)!, inputDtype, symbolicDims(shape, secondShape, shape, secondShape, inputName))],
       output: outputs,

@@ -3,6 +3,8 @@
 // Module.call tells which module made the call. Tensors become numbered values: the input, the
 // model's parameters and buffers (by their state-dict names), constants made inside forward (their
 // data copied when first used), and each op's results. An in-place op gives its tensor a new value.
+// Reading a computed tensor's values into JavaScript (item(), data()) fails the recording: what
+// the code then does with the numbers is invisible to it.
 //
 //   const rec = recordForward(model, x);   // rec.ops[i] = { key, args, outputs, path }
 import { Tensor, noGrad, traceOps, type OpTracer } from '../torch/index.js';
@@ -49,8 +51,10 @@ export const isValuesArg = (a: unknown): a is { values: (number | null)[] } => t
 /**
  * Runs `model.call(input)` once (no gradients) while recording. The model's named parameters and
  * buffers are known by name beforehand; its result must be a tensor or `{ out, aux? }`.
+ * `constantData: false` leaves the constants' data out (a trace only compared with another).
  */
-export function recordForward(model: Module, input: Tensor): Recording {
+export function recordForward(model: Module, input: Tensor, opts: { constantData?: boolean } = {}): Recording {
+  const copyData = opts.constantData ?? true;
   const names = new Map<Tensor, string>();
   for (const [n, t] of model.namedParameters()) names.set(t, n);
   for (const [n, t] of model.namedBuffers()) if (!names.has(t)) names.set(t, n);
@@ -75,7 +79,7 @@ export function recordForward(model: Module, input: Tensor): Recording {
     if (known !== undefined) return known;
     const id = newValue(t);
     const info = t.info();
-    const data = t.data();
+    const data = copyData ? ownRead(() => t.data()) : new Uint8Array(0);
     rec.constants.set(id, { name: names.get(t), dtype: info.dtype, shape: info.shape, data });
     return id;
   };
@@ -85,7 +89,23 @@ export function recordForward(model: Module, input: Tensor): Recording {
     return a;
   };
 
+  let reading = false; // the recorder's own reads of constants
+  const ownRead = <T>(fn: () => T): T => {
+    reading = true;
+    try {
+      return fn();
+    } finally {
+      reading = false;
+    }
+  };
+
   const tracer: OpTracer = {
+    read(t, how) {
+      const id = ids.get(t);
+      if (reading || id === undefined || rec.constants.has(id)) return; // parameters, buffers, constants
+      const m = stack[stack.length - 1];
+      throw new Error(`exportOnnx: ${how} in ${paths.get(m) === '' ? 'the model itself' : `'${paths.get(m)}'`} (${m.constructor.name}) reads values computed from the input into JavaScript; a graph cannot follow what is done with them (compute it with tensor ops instead)`);
+    },
     op(key, args, result) {
       const recordedArgs = args.map(argOf);
       const results = result instanceof Tensor ? [result] : Array.isArray(result) ? result.filter((r): r is Tensor => r instanceof Tensor) : [];

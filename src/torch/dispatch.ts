@@ -9,11 +9,14 @@ const cache = new Map<string, OpInfo>();
 /**
  * Sees every op call while a trace runs (the ONNX exporter records a forward pass this way):
  * `op` after each call with its key, arguments and result; `hint` for facts about sizes that
- * the ops alone do not show (see models/segmentation.ts padToMultiple).
+ * the ops alone do not show (see models/segmentation.ts padToMultiple); `read` when a tensor's
+ * values leave libtorch (a graph cannot follow what JavaScript does with them).
  */
 export interface OpTracer {
   op(key: string, args: unknown[], result: unknown): void;
   hint(kind: string, data: Record<string, unknown>): void;
+  /** A tensor's values were read into JavaScript (`how`: 'item()', 'data()', ...). */
+  read?(t: Tensor, how: string): void;
 }
 
 let tracer: OpTracer | undefined;
@@ -36,6 +39,11 @@ export const isTracing = (): boolean => tracer !== undefined;
 export function traceShare(source: Tensor, shared: Tensor): Tensor {
   tracer?.op('segkit::share', [source], shared);
   return shared;
+}
+
+/** Tensor.item()/data()/toArray()/dataView() read values without an op: a trace is told. */
+export function traceRead(t: Tensor, how: string): void {
+  tracer?.read?.(t, how);
 }
 
 /** Tells the running trace (if any) a fact about sizes, e.g. that a pad rounds up to a multiple. */
