@@ -2,6 +2,7 @@
 // width) that ONNX Runtime, onnxruntime-web and other ONNX tools run without segkit. What a
 // program needs to use it travels in the file's metadata_props: the model and its options, the
 // class names and colours, the normalisation and the input's layout.
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadTorchModel, numberList, positive, type ModelFlags } from './model-options.js';
 
@@ -12,11 +13,12 @@ interface ExportFlags {
   labelMap?: string;
   mean?: number[];
   std?: number[];
-  out: string;
+  out?: string;
   opset: number;
   size: [number, number];
   static?: boolean;
   aux?: boolean;
+  web?: string;
 }
 
 const sizePair = (v: string): [number, number] => {
@@ -35,7 +37,8 @@ export function registerExportCommand(program: Command): void {
     .option('--label-map <file>', 'label map (JSON/YAML) whose class names and colours go into the file (default: the weights\')')
     .option('--mean <r,g,b>', "normalisation mean in [0, 1] stored in the file (default: the weights', else ImageNet's)", numberList('--mean'))
     .option('--std <r,g,b>', "normalisation std in [0, 1] stored in the file (default: the weights', else ImageNet's)", numberList('--std'))
-    .option('-o, --out <file>', 'the ONNX file to write', 'model.onnx')
+    .option('-o, --out <file>', 'the ONNX file to write (default model.onnx; with --web: DIR/model.onnx only)')
+    .option('--web <dir>', 'also write a static page into dir that runs the model in the browser (ONNX Runtime Web): serve dir over HTTP and open it')
     .option('--opset <n>', 'ONNX opset (14 to 17)', (v) => Number(v), 17)
     .addOption(new Option('--size <HxW>', 'the example input the forward pass is recorded at; the graph takes any size unless --static').default([64, 64], '64x64').argParser(sizePair))
     .option('--static', 'fix batch 1 and --size in the graph instead of dynamic batch, height and width')
@@ -53,9 +56,10 @@ range, sizeMultiple, padsTo), segkit.export (format version).
 Examples:
   segkit export --weights runs/shapes/best.safetensors -o shapes.onnx
   segkit export --model lraspp_mobilenet_v3_large --weights DEFAULT -o lraspp.onnx
-  segkit export --model unet --num-classes 2 --weights unet.pth --static --size 256x256`)
+  segkit export --model unet --num-classes 2 --weights unet.pth --static --size 256x256
+  segkit export --weights runs/shapes/best.safetensors --web site   # then: cd site && python3 -m http.server`)
     .action(async (o: ExportFlags) => {
-      const [{ writeOnnx }, { UNet }] = await Promise.all([import('../export/index.js'), import('../models/index.js')]);
+      const [{ exportOnnx }, { UNet }, { writeAtomic }] = await Promise.all([import('../export/index.js'), import('../models/index.js'), import('../io/atomic.js')]);
       const flags: ModelFlags = { model: o.model, weights: o.weights, numClasses: o.numClasses, labelMap: o.labelMap, mean: o.mean, std: o.std, overlap: 1 / 3, threshold: 0.5 };
       const { model, name, options, normalize, classes, palette, description } = await loadTorchModel(flags);
       try {
@@ -79,15 +83,22 @@ Examples:
             ...(padsTo !== undefined && padsTo > 1 ? { padsTo } : {}),
           },
         };
-        const bytes = await writeOnnx(model, o.out, {
+        const bytes = exportOnnx(model, {
           inputShape: [1, channels, o.size[0], o.size[1]],
           dynamicAxes: !o.static,
           opset: o.opset,
           outputs: o.aux ? ['out', 'aux'] : ['out'],
           metadata,
         });
+        const out = o.out ?? (o.web === undefined ? 'model.onnx' : undefined);
+        if (out !== undefined) await writeAtomic(out, bytes);
+        if (o.web !== undefined) {
+          const { writeWebPage } = await import('../web/page.js');
+          writeWebPage(o.web, bytes);
+          console.log(`wrote the browser page to ${o.web} (index.html, model.onnx, ort/): serve the folder over HTTP, e.g. cd ${o.web} && python3 -m http.server`);
+        }
         const dims = o.static ? `[1, ${channels}, ${o.size[0]}, ${o.size[1]}]` : `[batch, ${channels}, height, width]`;
-        console.log(`wrote ${o.out} (${(bytes / 1e6).toFixed(1)} MB, opset ${o.opset}): ${description}`);
+        console.log(`wrote ${out ?? join(o.web!, 'model.onnx')} (${(bytes.byteLength / 1e6).toFixed(1)} MB, opset ${o.opset}): ${description}`);
         console.log(`  input 'input' float32 ${dims}; output 'out' logits for ${numClasses ?? '?'} classes${classes ? ` (${classes.join(', ')})` : ''}${o.aux ? ", and 'aux'" : ''}`);
       } finally {
         model.dispose();

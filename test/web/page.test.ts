@@ -1,9 +1,11 @@
 // The browser page of `segkit export --web`: served on 127.0.0.1 and driven in Debian's Chromium
 // (playwright-core, headless), an image chosen in the page gives the mask segkit predicts for it,
 // pixel for pixel: multi-class with threads (cross-origin isolated), one-channel with one thread.
-// Skips, saying why, where /usr/bin/chromium is absent (scripts/setup.sh installs it).
+// Skips, saying why, where /usr/bin/chromium is absent (scripts/setup.sh installs it). First,
+// without a browser: what `segkit export --web DIR` writes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize as normalizePath } from 'node:path';
@@ -15,6 +17,9 @@ import { readImage } from '../../src/io/image.js';
 import { normalizeImage } from '../../src/data/transforms/normalize.js';
 import { classIds, predictProbabilities } from '../../src/predict/inference.js';
 import { writeWebPage } from '../../src/web/page.js';
+import { saveWeights } from '../../src/io/index.js';
+import { onnxMetadataProps } from '../../src/ort/metadata.js';
+import { repoRoot } from '../paths.js';
 import { tempDir } from '../data/synth.js';
 import { checkLeaksEachTest } from '../leak.js';
 
@@ -51,6 +56,34 @@ async function writeImage(file: string, width: number, height: number): Promise<
   }
   await sharp(b, { raw: { width, height, channels: 3 } }).png().toFile(file);
 }
+
+test('segkit export --web writes the page, the model with its metadata and onnxruntime-web\'s files', async () => {
+  const tmp = tempDir('segkit-web-cli-');
+  try {
+    torch.manualSeed(19);
+    const model = create('unet', { numClasses: 3, baseWidth: 4, depth: 2 });
+    saveWeights(model, join(tmp.dir, 'best.safetensors'), {
+      'segkit.model': 'unet',
+      'segkit.options': JSON.stringify({ numClasses: 3, baseWidth: 4, depth: 2 }),
+      'segkit.classes': JSON.stringify(['background', 'circle', 'square']),
+      'segkit.normalize': JSON.stringify({ mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2] }),
+    });
+    model.dispose();
+    const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'export', '--weights', 'best.safetensors', '--web', 'site'], { cwd: tmp.dir, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /wrote the browser page to site .*python3 -m http.server/);
+    for (const f of ['index.html', 'app.mjs', 'model.onnx', 'model.json', 'ort/ort.wasm.min.mjs', 'ort/ort-wasm-simd-threaded.mjs', 'ort/ort-wasm-simd-threaded.wasm']) {
+      assert.ok(existsSync(join(tmp.dir, 'site', f)), `site/${f}`);
+    }
+    assert.ok(!existsSync(join(tmp.dir, 'model.onnx')), 'with --web alone, the model is written into the page only');
+    const json = JSON.parse(readFileSync(join(tmp.dir, 'site', 'model.json'), 'utf8'));
+    assert.deepEqual([json.model, json.classes, json.normalize, json.palette.length, json.threshold], ['unet', ['background', 'circle', 'square'], { mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2] }, 3, 0.5]);
+    assert.equal(onnxMetadataProps(readFileSync(join(tmp.dir, 'site', 'model.onnx')))['segkit.classes'], JSON.stringify(['background', 'circle', 'square']));
+    assert.match(readFileSync(join(tmp.dir, 'site', 'index.html'), 'utf8'), /<script type="module" src="app.mjs"><\/script>/);
+  } finally {
+    tmp.done();
+  }
+});
 
 test('the page computes the mask segkit predicts for the same image', { skip, timeout: 240_000 }, async () => {
   const { chromium } = await import('playwright-core');
