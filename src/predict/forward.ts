@@ -6,7 +6,7 @@
 //   const forward = moduleForward(model);            // libtorch
 //   const forward = (await openOnnx('m.onnx')).forward;  // ONNX Runtime (src/ort)
 //   const probs = await predictProbabilities(forward, x, { flip: true });
-import { Tensor, inferenceMode, tidy } from '../torch/index.js';
+import { Tensor, inferenceMode, runAsync, tidy } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
 import type { SegmentationOutput } from '../models/segmentation.js';
 
@@ -16,14 +16,20 @@ import type { SegmentationOutput } from '../models/segmentation.js';
  */
 export type Forward = (x: Tensor) => Tensor | Promise<Tensor>;
 
-/** The forward pass of a Module in eval mode: its output tensor, or the `out` of `{ out, aux }`. */
+/**
+ * The forward pass of a Module in eval mode: its output tensor, or the `out` of `{ out, aux }`.
+ * It runs on segkit's compute thread (runAsync), so timers, progress output and servers keep
+ * running meanwhile.
+ */
 export function moduleForward(model: Module): Forward {
   return (x) =>
-    inferenceMode(() =>
-      tidy(() => {
-        const y = (model as Module & { call(x: Tensor): Tensor | SegmentationOutput }).call(x);
-        return y instanceof Tensor ? y : y.out;
-      }),
+    runAsync(() =>
+      inferenceMode(() =>
+        tidy(() => {
+          const y = (model as Module & { call(x: Tensor): Tensor | SegmentationOutput }).call(x);
+          return y instanceof Tensor ? y : y.out;
+        }),
+      ),
     );
 }
 
