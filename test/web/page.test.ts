@@ -1,5 +1,5 @@
 // The browser page of `segkit export --web`: served on 127.0.0.1 and driven in Debian's Chromium
-// (playwright-core, headless), an image chosen in the page gives the mask segkit predicts for it,
+// (playwright-core, headless), an image chosen (or dropped) in the page gives the mask segkit predicts for it,
 // pixel for pixel: multi-class with threads (cross-origin isolated), one-channel with one thread.
 // Skips, saying why, where /usr/bin/chromium is absent (scripts/setup.sh installs it). First,
 // without a browser: what `segkit export --web DIR` writes.
@@ -134,6 +134,17 @@ test('the page computes the mask segkit predicts for the same image', { skip, ti
         assert.deepEqual(got.last.mask, expected, `${numClasses} output channel(s): the page's mask is segkit's`);
         assert.match((await page.textContent('#status')) ?? '', /photo\.png, 57x41: \d+ ms \(model \d+ ms, \d threads?\)/);
         assert.match((await page.textContent('#legend')) ?? '', new RegExp(`${classes[1]} [\\d.]+%`));
+        if (isolated) {
+          // dropped instead of chosen: the same mask
+          const bytes = [...readFileSync(image)];
+          await page.evaluate(`(() => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([new Uint8Array(${JSON.stringify(bytes)})], 'dropped.png', { type: 'image/png' }));
+            document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+          })()`);
+          await page.waitForFunction("window.segkit.last.file === 'dropped.png' || window.segkit.error", null, { timeout: 60_000 });
+          assert.deepEqual(((await page.evaluate('window.segkit.last')) as { mask: number[] }).mask, expected, 'dropped: the same mask');
+        }
         assert.deepEqual(errors, []);
         await page.close();
       } finally {
