@@ -250,9 +250,26 @@ function sizesLike(g: GraphBuilder, first: Recording, second: Recording, order: 
       }
       if (found) break;
     }
-    if (found === undefined) fail(`a size [${a.join(', ')}] (at the second size [${b.join(', ')}]) is no tensor's size, so it cannot follow the input's`);
-    parts.push(g.dims(valueName(found!.id), found!.dim, found!.dim + found!.len));
-    i += found!.len;
+    if (found !== undefined) {
+      parts.push(g.dims(valueName(found.id), found.dim, found.dim + found.len));
+      i += found.len;
+      continue;
+    }
+    // else a size plus a constant (a crop of k pixels): a dim that moved as much between the traces
+    let offset: { id: number; dim: number } | undefined;
+    for (const id of candidates) {
+      const s1 = first.values.get(id)!.shape;
+      const s2 = second.values.get(id)!.shape;
+      const d = s1.findIndex((v, j) => s2[j] - v === b[i] - a[i] && v !== s2[j]);
+      if (d >= 0) {
+        offset = { id, dim: d };
+        break;
+      }
+    }
+    if (offset === undefined) fail(`a size [${a.join(', ')}] (at the second size [${b.join(', ')}]) is no tensor's size, nor one plus a constant, so it cannot follow the input's`);
+    const k = a[i] - first.values.get(offset!.id)!.shape[offset!.dim];
+    parts.push(g.node1('Add', [g.dims(valueName(offset!.id), offset!.dim, offset!.dim + 1), g.int64([k], 'offset')]));
+    i += 1;
   }
   return parts.length === 1 ? parts[0] : g.node1('Concat', parts, GraphBuilder.attrs({ axis: 0 }));
 }

@@ -29,7 +29,8 @@ export interface OpContext {
   /**
    * A 1-D int64 value holding, at run time, the sizes that were `first` in the first trace and
    * `second` in the second: taken from the Shape of an earlier value with those sizes in both
-   * (the model's input preferred, then the most recent).
+   * (the model's input preferred, then the most recent), else from a size that moved as much
+   * between the traces, plus a constant (a crop by k pixels).
    */
   sizesLike(first: number[], second: number[]): string;
   /** The pad-to-multiple rule recorded for this op's output, if any. */
@@ -271,6 +272,13 @@ export const OP_MAPPINGS: Record<string, OpMapping> = withInplace({
   'relu': unary('Relu'),
   'sigmoid': unary('Sigmoid'),
   'tanh': unary('Tanh'),
+  'abs': unary('Abs'),
+  'neg': unary('Neg'),
+  'exp': unary('Exp'),
+  'log': unary('Log'),
+  'sqrt': unary('Sqrt'),
+  'reciprocal': unary('Reciprocal'),
+  'erf': unary('Erf'),
   'hardswish': unary('HardSwish'),
   'hardsigmoid': unary('HardSigmoid', () => A({ alpha: { f: 1 / 6 }, beta: { f: 0.5 } })),
   'hardtanh': { emit: clip },

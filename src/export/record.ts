@@ -4,7 +4,8 @@
 // model's parameters and buffers (by their state-dict names), constants made inside forward (their
 // data copied when first used), and each op's results. An in-place op gives its tensor a new value.
 // Reading a computed tensor's values into JavaScript (item(), data()) fails the recording: what
-// the code then does with the numbers is invisible to it.
+// the code then does with the numbers is invisible to it. So does using a tensor that an in-place
+// op changed through another view of its memory (ONNX values never share memory).
 //
 //   const rec = recordForward(model, x);   // rec.ops[i] = { key, args, outputs, path }
 import { Tensor, noGrad, traceOps, type OpTracer } from '../torch/index.js';
@@ -44,6 +45,14 @@ export interface Recording {
   /** padToMultiple hints: the value made by the pad → the padded value and the multiple. */
   padToMultiple: Map<number, { input: number; multiple: number }>;
 }
+
+// Ops whose results share the first argument's memory: an in-place op on one of them changes the
+// others too, which a graph of values cannot express. (reshape, flatten, contiguous and to() only
+// sometimes share it; they are left out rather than refuse graphs that are right.)
+const VIEW_OPS = new Set([
+  'narrow', 'slice.Tensor', 'select.int', 'view', 'transpose.int', 'permute', 'unsqueeze', 'squeeze', 'squeeze.dim',
+  'expand', 'expand_as', 'detach', 'segkit::share', 'alias', 'as_strided', 'numpy_T', 'chunk', 'split.Tensor', 'split_with_sizes', 'unbind.int',
+]);
 
 export const isValueArg = (a: unknown): a is { value: number } => typeof a === 'object' && a !== null && !Array.isArray(a) && 'value' in a;
 export const isValuesArg = (a: unknown): a is { values: (number | null)[] } => typeof a === 'object' && a !== null && !Array.isArray(a) && 'values' in a;
@@ -89,6 +98,8 @@ export function recordForward(model: Module, input: Tensor, opts: { constantData
     return a;
   };
 
+  const aliases = new Map<number, Set<number>>(); // value → the values sharing its memory (views)
+  const stale = new Map<number, string>(); // value → the in-place op that changed it through a view
   let reading = false; // the recorder's own reads of constants
   const ownRead = <T>(fn: () => T): T => {
     reading = true;
@@ -107,10 +118,34 @@ export function recordForward(model: Module, input: Tensor, opts: { constantData
       throw new Error(`exportOnnx: ${how} in ${paths.get(m) === '' ? 'the model itself' : `'${paths.get(m)}'`} (${m.constructor.name}) reads values computed from the input into JavaScript; a graph cannot follow what is done with them (compute it with tensor ops instead)`);
     },
     op(key, args, result) {
-      const recordedArgs = args.map(argOf);
-      const results = result instanceof Tensor ? [result] : Array.isArray(result) ? result.filter((r): r is Tensor => r instanceof Tensor) : [];
       const m = stack[stack.length - 1];
-      rec.ops.push({ key, args: recordedArgs, outputs: results.map(newValue), path: paths.get(m) ?? '?', moduleType: m.constructor.name });
+      const where = `${key.includes('::') ? key : `aten::${key}`} in ${paths.get(m) === '' ? 'the model itself' : `'${paths.get(m)}'`} (${m.constructor.name})`;
+      const recordedArgs = args.map(argOf);
+      for (const a of recordedArgs) {
+        for (const id of isValueArg(a) ? [a.value] : isValuesArg(a) ? a.values : []) {
+          const changed = id === null ? undefined : stale.get(id);
+          if (changed !== undefined) {
+            throw new Error(`exportOnnx: ${where} uses a tensor that ${changed} changed in place through a view of its memory; ONNX values cannot share memory, so use the op that returns a new tensor there (e.g. ReLU without inplace)`);
+          }
+        }
+      }
+      const results = result instanceof Tensor ? [result] : Array.isArray(result) ? result.filter((r): r is Tensor => r instanceof Tensor) : [];
+      // an in-place op returns its argument: the other views of that memory keep the old values
+      for (const r of results) {
+        const before = args.includes(r) ? ids.get(r) : undefined;
+        for (const other of before === undefined ? [] : aliases.get(before) ?? []) if (other !== before) stale.set(other, where);
+      }
+      const outputs = results.map(newValue);
+      const source = recordedArgs[0];
+      if (VIEW_OPS.has(key) && isValueArg(source)) {
+        const shared = aliases.get(source.value) ?? new Set([source.value]);
+        aliases.set(source.value, shared);
+        for (const id of outputs) {
+          shared.add(id);
+          aliases.set(id, shared);
+        }
+      }
+      rec.ops.push({ key, args: recordedArgs, outputs, path: paths.get(m) ?? '?', moduleType: m.constructor.name });
     },
     hint(kind, data) {
       if (kind !== 'padToMultiple') return;

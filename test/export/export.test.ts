@@ -17,9 +17,9 @@ import { checkLeaksEachTest } from '../leak.js';
 
 checkLeaksEachTest();
 
-class Erf extends Module {
+class ErfInv extends Module {
   override forward(x: torch.Tensor): torch.Tensor {
-    return torch.callOp('erf', x);
+    return torch.callOp('erfinv', x);
   }
 }
 
@@ -44,14 +44,23 @@ class ReadsMean extends Module {
   }
 }
 
+/** ReLU in place on a view, then uses the viewed tensor: PyTorch sees the change, a graph would not. */
+class InplaceOnView extends Module {
+  override forward(x: torch.Tensor): torch.Tensor {
+    const y = x.mul(1);
+    y.narrow(1, 0, 1).clamp_(0);
+    return y.add(1);
+  }
+}
+
 const tiny = (last: Module): Sequential => new Sequential(new Conv2d(3, 4, 3, { padding: 1 }), new BatchNorm2d(4), new ReLU(), new Sequential(new Conv2d(4, 2, 1), last));
 
 test('an op without an ONNX mapping fails with its name and the module path that called it', () => {
-  const model = tiny(new Erf());
+  const model = tiny(new ErfInv());
   try {
     assert.throws(() => exportOnnx(model, { inputShape: [1, 3, 16, 16] }), (e: Error) => {
-      assert.match(e.message, /aten::erf/);
-      assert.match(e.message, /'3\.1' \(Erf\)/);
+      assert.match(e.message, /aten::erfinv/);
+      assert.match(e.message, /'3\.1' \(ErfInv\)/);
       assert.match(e.message, /no ONNX mapping/);
       return true;
     });
@@ -85,6 +94,15 @@ test('reading a computed tensor into JavaScript (item()) fails the export and na
   const model = tiny(new ReadsMean());
   try {
     assert.throws(() => exportOnnx(model, { inputShape: [1, 3, 8, 8] }), /item\(\) in '3\.1' \(ReadsMean\) reads values computed from the input/);
+  } finally {
+    model.dispose();
+  }
+});
+
+test('an in-place op through a view, with the viewed tensor used after, fails the export', () => {
+  const model = tiny(new InplaceOnView());
+  try {
+    assert.throws(() => exportOnnx(model, { inputShape: [1, 3, 8, 8] }), /aten::add\.Scalar in '3\.1' \(InplaceOnView\) uses a tensor that aten::clamp_ in '3\.1' \(InplaceOnView\) changed in place through a view/);
   } finally {
     model.dispose();
   }
