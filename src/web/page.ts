@@ -4,7 +4,7 @@
 // onnxruntime-web files it loads (ort/), so DIR can be served by any static HTTP server.
 //
 //   writeWebPage('site', readFileSync('model.onnx'));   // metadata read from the .onnx
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,7 +62,7 @@ export function writeWebPage(dir: string, onnxBytes: Uint8Array, metadata?: WebP
     files.push(f);
   }
   for (const f of ORT_FILES) {
-    copyFileSync(join(ortDist, f), join(dir, 'ort', f));
+    writeFileAtomic(join(dir, 'ort', f), readFileSync(join(ortDist, f)));
     files.push(`ort/${f}`);
   }
   writeFileAtomic(join(dir, 'model.onnx'), onnxBytes);
