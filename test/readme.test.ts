@@ -55,3 +55,9 @@ test('the README\'s metrics example counts two batches and prints the per-class 
   assert.match(lines.find((l) => l.startsWith('mean')) ?? '', /^mean\s+\d+\.\d\d/);
   assert.equal(lines.at(-1), '0', `the example leaked: ${lines.join('\n')}`);
 });
+
+test('the README\'s ONNX example exports a UNet that ONNX Runtime runs at another size', () => {
+  const lines = runExample('## Export to ONNX', 'export.mjs', '\nconst { torch } = await import(\'segkit\');\nconsole.log(torch.memory().tensors);\n');
+  assert.equal(lines[0], '[ 1, 3, 120, 90 ]');
+  assert.equal(lines.at(-1), '0', `the example leaked: ${lines.join('\n')}`);
+});

@@ -145,6 +145,26 @@ function deeplab(mode: 'train' | 'infer'): Workload {
   };
 }
 
+/**
+ * The ONNX Runtime backend (`--backend ort`) against onnxruntime-node alone, on the same exported
+ * file and input: what segkit adds around the session (tensor in, logits tensor out).
+ */
+function ortBackend(model: 'unet' | 'deeplabv3'): Workload {
+  const onnx = `.cache/bench/${model}.onnx`;
+  const name = `${model}-infer-ort`;
+  const shape = model === 'unet' ? ['--batch', '8', '--size', '256'] : ['--batch', '1', '--size', '512'];
+  const prepare = [onnxExport(model, onnx, [model === 'unet' ? 'bench/peers/unet.py' : 'bench/peers/torch_deeplab.py'])];
+  return {
+    name,
+    description: `${model === 'unet' ? 'UNet 32-512, batch 8, 3x256x256' : 'DeepLabv3-ResNet50 (OS 8, 21 classes), batch 1, 3x512x512'}, exported by torch.onnx: segkit's ONNX Runtime backend vs onnxruntime-node alone`,
+    flopsPerImage: model === 'unet' ? UNET_256_FORWARD_FLOPS : DEEPLABV3_R50_512_FORWARD_FLOPS,
+    runners: [
+      { name: 'segkit', kind: 'segkit', requires: ['dist/bench/segkit/ort.js'], prepare, command: (o) => node('dist/bench/segkit/ort.js', ['--onnx', onnx, '--workload', name, ...shape, ...common(o)]) },
+      { name: 'ort', kind: 'peer', requires: ['dist/bench/harness/ort_unet.js'], prepare, command: (o) => node('dist/bench/harness/ort_unet.js', ['--onnx', onnx, '--workload', name, ...shape, ...common(o)]) },
+    ],
+  };
+}
+
 const LOADER_DATA = '.cache/bench/loader-data';
 const makeLoaderData: Prepare = {
   label: `generate loader data in ${LOADER_DATA}`,
@@ -219,4 +239,4 @@ const epoch: Workload = {
   ],
 };
 
-export const workloads: Workload[] = [unet('train'), unet('infer'), deeplab('infer'), deeplab('train'), loader, metrics, epoch];
+export const workloads: Workload[] = [unet('train'), unet('infer'), deeplab('infer'), deeplab('train'), loader, metrics, epoch, ortBackend('unet'), ortBackend('deeplabv3')];

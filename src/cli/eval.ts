@@ -42,13 +42,13 @@ export function registerEvalCommand(program: Command): void {
       ds = ds.subset(Array.from({ length: ds.length }, (_, i) => i).filter((i) => wanted.has(ds.ref(i).id)));
     }
     const loaded = await loadModel(o, { classes: ds.classes, palette: ds.labelMap?.palette });
-    const { model, normalize, classes, palette, inference, description } = loaded;
+    const { forward, name, backend, normalize, classes, palette, inference, description, dispose } = loaded;
     try {
       const numClasses = classes?.length || o.numClasses;
       if (!numClasses) throw new Error('how many classes? give --num-classes, or a label map (--label-map, or labelmap.json beside the data)');
       console.error(`${description}; ${ds.length} images of ${dataset}${o.split ? ` (split ${o.split})` : ''}`);
       const started = performance.now();
-      const e = await evaluate(model, ds, {
+      const e = await evaluate(forward, ds, {
         numClasses: Math.max(numClasses, 2),
         normalize,
         inference,
@@ -63,8 +63,8 @@ export function registerEvalCommand(program: Command): void {
       console.log(`${e.images} images in ${seconds.toFixed(1)} s: mIoU ${pct(m.miou)} (per image ${pct(m.perImage.miou)}), mean Dice ${pct(m.meanDice)}, pixel accuracy ${pct(m.pixelAccuracy)}${m.binaryDice !== undefined ? `, binary Dice ${pct(m.binaryDice)}` : ''}`);
       console.log(formatClassTable(m, { classNames: names }));
       mkdirSync(o.out, { recursive: true });
-      const title = `${o.model ?? description.split(/[ ;]/)[0]} on ${dataset}${o.split ? ` (${o.split})` : ''}`;
-      writeFileAtomic(join(o.out, 'report.json'), JSON.stringify({ model: o.model, weights: o.weights ?? null, dataset, split: o.split ?? null, inference, normalize, images: e.images, skipped: e.skipped, seconds, classes: names ?? null, metrics: m }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+      const title = `${name} on ${dataset}${o.split ? ` (${o.split})` : ''}`;
+      writeFileAtomic(join(o.out, 'report.json'), JSON.stringify({ model: name, weights: o.weights ?? null, onnx: o.onnx ?? null, backend, dataset, split: o.split ?? null, inference, normalize, images: e.images, skipped: e.skipped, seconds, classes: names ?? null, metrics: m }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
       writeFileAtomic(join(o.out, 'report.md'), evaluationMarkdown(title, e, names));
       writeRunReport(join(o.out, 'report.html'), {
         title,
@@ -87,7 +87,7 @@ export function registerEvalCommand(program: Command): void {
       writeFileAtomic(join(o.out, 'confusion.png'), await confusionPng(m.matrix, classNames, { title: `${title}: rows truth, columns prediction, each row 100%` }));
       console.log(`report: ${join(o.out, 'report.md')}, ${join(o.out, 'report.html')}, ${join(o.out, 'report.json')}, ${join(o.out, 'confusion.png')}`);
     } finally {
-      model.dispose();
+      await dispose();
     }
   });
 }

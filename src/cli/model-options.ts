@@ -1,10 +1,15 @@
-// What `segkit predict` and `segkit eval` share: which model and weights, the normalisation, the
-// class names and colours, and how inference runs (test-time scales, flip, sliding windows).
+// What `segkit predict` and `segkit eval` share: which model and weights, the backend that runs it
+// (libtorch, ONNX Runtime, or whichever is faster here), the normalisation, the class names and
+// colours, and how inference runs (test-time scales, flip, sliding windows).
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readSafetensorsMetadata } from '../io/safetensors.js';
 import type { Module } from '../nn/index.js';
 import type { InferenceOptions } from '../predict/inference.js';
+import type { Forward } from '../predict/forward.js';
+import type { BackendChoice } from '../ort/choose.js';
+import type { OnnxModel } from '../ort/session.js';
 import type { Palette } from '../data/overlay.js';
 import type { NormalizeParams } from '../data/transforms/normalize.js';
 
@@ -33,13 +38,17 @@ export interface ModelFlags {
   mean?: number[];
   std?: number[];
   threads?: number;
+  backend?: 'torch' | 'ort' | 'auto';
+  onnx?: string;
 }
 
 /** Adds the model, weights, normalisation and inference options to `cmd`. */
 export function addModelOptions(cmd: Command): Command {
   return cmd
     .option('-m, --model <name>', 'model name, as models.create takes it (e.g. deeplabv3_resnet101, unet_resnet34; segkit models lists them); default: the one segkit train saved in --weights')
-    .option('-w, --weights <file|name>', "a .safetensors/.pth file (best.safetensors of a segkit run carries its model, classes and normalisation), or a torchvision weight name ('DEFAULT', 'COCO_WITH_VOC_LABELS_V1')")
+    .option('-w, --weights <file|name>', "a .safetensors/.pth file (best.safetensors of a segkit run carries its model, classes and normalisation), a torchvision weight name ('DEFAULT', 'COCO_WITH_VOC_LABELS_V1'), or an .onnx file (runs with ONNX Runtime)")
+    .addOption(new Option('--backend <name>', 'what runs the model: torch (libtorch), ort (ONNX Runtime, an .onnx from segkit export), auto (times libtorch and ONNX Runtime once per input size on this machine, keeps the faster; --onnx, else the model exported in memory); default torch, ort for --weights *.onnx').choices(['torch', 'ort', 'auto']))
+    .option('--onnx <file>', 'the exported model (.onnx) for --backend ort or auto')
     .option('--num-classes <n>', "classes the weights were trained for (default: the label map's, else the weight name's, else the model's default)", positive('--num-classes'))
     .option('--label-map <file>', "label map (JSON/YAML) with class names and colours (default: the data's, else the weights' classes; VOC colours)")
     .option('--scales <list>', 'test-time scales to average, e.g. 0.5,0.75,1,1.25,1.5,1.75', numberList('--scales'))
@@ -53,27 +62,115 @@ export function addModelOptions(cmd: Command): Command {
 }
 
 export interface LoadedModel {
-  model: Module;
+  /** The libtorch model (absent with --backend ort). */
+  model?: Module;
+  /** Logits for a normalised batch, by the chosen backend: what predictFiles and evaluate take. */
+  forward: Forward;
+  backend: 'torch' | 'ort' | 'auto';
+  /** The model's name (registry name, or the exported model's). */
+  name: string;
+  /** The builder options used (numClasses included): libtorch models only. */
+  options?: Record<string, unknown>;
   normalize: NormalizeParams;
   classes?: string[];
   palette: Palette;
   inference: InferenceOptions;
   /** One line saying what was loaded and how inputs are normalised. */
   description: string;
+  /** Frees the model and closes the ONNX Runtime session. */
+  dispose(): Promise<void>;
+}
+
+type DataClasses = { classes?: string[]; palette?: Palette };
+
+/**
+ * The model in eval mode with its weights, run by the backend asked for, and what inference
+ * needs. `data` gives the class names, colours and class count of a dataset's label map when no
+ * --label-map is given.
+ */
+export async function loadModel(o: ModelFlags, data?: DataClasses): Promise<LoadedModel> {
+  const onnxWeights = o.weights?.toLowerCase().endsWith('.onnx') ? o.weights : undefined;
+  const backend = o.backend ?? (onnxWeights ? 'ort' : 'torch');
+  const onnxFile = o.onnx ?? onnxWeights;
+  // libtorch does the pre- and post-processing with either backend
+  if (o.threads) (await import('../torch/index.js')).setNumThreads(o.threads);
+  // the run's test-time settings (test.scales/flip of its config) unless the command line gives them
+  const saved = savedBySegkit(o.weights);
+  const inference: InferenceOptions = { scales: o.scales ?? saved?.inference?.scales, flip: o.flip ?? saved?.inference?.flip, window: o.window ? { size: o.window, overlap: o.overlap } : undefined };
+  if (backend === 'ort') {
+    if (onnxFile === undefined) throw new Error('--backend ort runs an exported model: give --onnx model.onnx (or --weights model.onnx); segkit export writes one');
+    const { bytes: _, ...onnx } = await loadOnnx(o, onnxFile, data);
+    return { ...onnx, inference };
+  }
+  if (onnxWeights) throw new Error(`${onnxWeights} is an ONNX model: run it with --backend ort (or as --onnx beside the libtorch weights with --backend auto)`);
+  const torch = await loadTorch(o, data);
+  if (backend === 'torch') return { ...torch, inference };
+  try {
+    return { ...(await loadAuto(o, torch, onnxFile, data)), inference };
+  } catch (e) {
+    await torch.dispose();
+    throw e;
+  }
 }
 
 /**
- * The model in eval mode with its weights, and what inference needs. `data` gives the class
- * names, colours and class count of a dataset's label map when no --labelmap is given.
+ * --backend auto: the libtorch model and its ONNX twin (the .onnx given, else the model exported
+ * in memory when ONNX Runtime is first needed: not at all when the cached choice is libtorch).
  */
-export async function loadModel(o: ModelFlags, data?: { classes?: string[]; palette?: Palette }): Promise<LoadedModel> {
-  const [{ createAsync, weightsOf, replaceWithConvHead, loadPretrained, describeLoad }, torch, { compiledLabelMap, parseLabelMap, vocPalette }, { readConfigFile }] = await Promise.all([
+async function loadAuto(o: ModelFlags, torch: LoadedTorchModel, onnxFile: string | undefined, data?: DataClasses): Promise<Loaded> {
+  const given = onnxFile === undefined ? undefined : await loadOnnx(o, onnxFile, data);
+  let exported: Promise<OnnxModel> | undefined;
+  const exportedModel = (): Promise<OnnxModel> => (exported ??= (async () => {
+    const [{ exportOnnx }, { openOnnx }] = await Promise.all([import('../export/index.js'), import('../ort/session.js')]);
+    console.error(`exporting ${torch.name} to ONNX (in memory) to time it with ONNX Runtime; segkit export writes it to a file for --onnx`);
+    return openOnnx({ bytes: exportOnnx(torch.model), source: `${torch.name} (exported)` }, { threads: o.threads });
+  })());
+  const ortForward: Forward = given ? given.forward : async (x) => (await exportedModel()).forward(x);
+  const [{ autoForward }, ort, { machineKey, modelKey }, { EXPORT_FORMAT }] = await Promise.all([
+    import('../ort/choose.js'),
+    import('../ort/session.js').then((m) => m.loadOrt()),
+    import('../nn/choice-cache.js'),
+    import('../export/index.js'),
+  ]);
+  const onnxKey = given ? `onnx ${createHash('sha256').update(given.bytes).digest('hex').slice(0, 16)}` : `segkit export ${EXPORT_FORMAT}`;
+  const key = [machineKey(), `onnxruntime ${ort.env.versions.common}`, modelKey(torch.model), onnxKey].join(' | ');
+  return {
+    ...torch,
+    forward: autoForward({ torch: torch.forward, ort: ortForward }, { key, onChoice: (c) => console.error(describeChoice(c)) }),
+    backend: 'auto',
+    description: `${torch.description}; backend: auto (libtorch or ONNX Runtime${onnxFile ? ` with ${onnxFile}` : ''}, whichever is faster per input size)`,
+    dispose: async () => {
+      await given?.dispose();
+      if (exported) await (await exported).release();
+      await torch.dispose();
+    },
+  };
+}
+
+/** One line for the terminal: which backend, why, for which input shape. */
+export function describeChoice(c: BackendChoice): string {
+  const name = c.backend === 'ort' ? 'ONNX Runtime' : 'libtorch';
+  const timing = c.source === 'cache' ? 'measured earlier, cached' : `libtorch ${c.seconds.torch?.toFixed(3)} s, ONNX Runtime ${c.seconds.ort?.toFixed(3)} s per pass`;
+  return `backend for ${c.shape.join('x')} inputs: ${name} (${timing})`;
+}
+
+type Loaded = Omit<LoadedModel, 'inference'>;
+/** A libtorch model as loadModel gives it with --backend torch: the Module and its options are there. */
+export type LoadedTorchModel = Loaded & { model: Module; options: Record<string, unknown> };
+
+/** The libtorch model alone (what segkit export needs), whatever --backend says. */
+export async function loadTorchModel(o: ModelFlags, data?: DataClasses): Promise<LoadedTorchModel> {
+  if (o.threads) (await import('../torch/index.js')).setNumThreads(o.threads);
+  return loadTorch(o, data);
+}
+
+async function loadTorch(o: ModelFlags, data?: DataClasses): Promise<LoadedTorchModel> {
+  const [{ createAsync, weightsOf, replaceWithConvHead, loadPretrained, describeLoad }, { compiledLabelMap, parseLabelMap, vocPalette }, { readConfigFile }, { moduleForward }] = await Promise.all([
     import('../models/index.js'),
-    import('../torch/index.js'),
     import('../data/labelmap.js'),
     import('../data/doctor/input.js'),
+    import('../predict/forward.js'),
   ]);
-  if (o.threads) torch.setNumThreads(o.threads);
   const labelMap = o.labelMap ? compiledLabelMap(parseLabelMap(readConfigFile(o.labelMap), o.labelMap)) : undefined;
   const saved = savedBySegkit(o.weights);
   const name = o.model ?? saved?.model;
@@ -104,12 +201,43 @@ export async function loadModel(o: ModelFlags, data?: { classes?: string[]; pale
   const normalize = { mean: o.mean ?? pre?.mean ?? IMAGENET.mean, std: o.std ?? pre?.std ?? IMAGENET.std };
   return {
     model,
+    forward: moduleForward(model),
+    backend: 'torch',
+    name,
+    options: { ...options, numClasses: (model as { numClasses?: number }).numClasses ?? numClasses },
     normalize,
     classes: named ?? info.weights?.categories?.slice(),
     palette: labelMap?.palette ?? data?.palette ?? vocPalette(),
-    // the run's test-time settings (test.scales/flip of its config) unless the command line gives them
-    inference: { scales: o.scales ?? saved?.inference?.scales, flip: o.flip ?? saved?.inference?.flip, window: o.window ? { size: o.window, overlap: o.overlap } : undefined },
     description: `${name}${o.weights ? ` (${o.weights})` : ''}; normalise mean ${normalize.mean.join(',')} std ${normalize.std.join(',')}`,
+    dispose: async () => model.dispose(),
+  };
+}
+
+/** An exported model: classes, colours and normalisation from the command line, else the data, else the file's metadata. */
+async function loadOnnx(o: ModelFlags, file: string, data?: DataClasses): Promise<Loaded & { bytes: Uint8Array }> {
+  const [{ openOnnx }, { compiledLabelMap, parseLabelMap, vocPalette }, { readConfigFile }] = await Promise.all([
+    import('../ort/session.js'),
+    import('../data/labelmap.js'),
+    import('../data/doctor/input.js'),
+  ]);
+  const labelMap = o.labelMap ? compiledLabelMap(parseLabelMap(readConfigFile(o.labelMap), o.labelMap)) : undefined;
+  const onnx = await openOnnx(file, { threads: o.threads });
+  const meta = onnx.metadata;
+  if (o.numClasses !== undefined && onnx.outputChannels !== undefined && Math.max(o.numClasses, 2) !== Math.max(onnx.outputChannels, 2)) {
+    await onnx.release();
+    throw new Error(`${file} predicts ${onnx.outputChannels} output channel${onnx.outputChannels === 1 ? '' : 's'}, not --num-classes ${o.numClasses}; leave --num-classes out with an exported model`);
+  }
+  const normalize = { mean: o.mean ?? meta.normalize?.mean ?? IMAGENET.mean, std: o.std ?? meta.normalize?.std ?? IMAGENET.std };
+  return {
+    forward: onnx.forward,
+    bytes: onnx.bytes,
+    backend: 'ort',
+    name: meta.model ?? file,
+    normalize,
+    classes: labelMap?.classes ?? data?.classes ?? meta.classes,
+    palette: labelMap?.palette ?? data?.palette ?? meta.palette ?? vocPalette(),
+    description: `${meta.model ?? 'model'} (${file}, ONNX Runtime); normalise mean ${normalize.mean.join(',')} std ${normalize.std.join(',')}${meta.normalize || o.mean ? '' : " (ImageNet's: the file has no segkit.normalize)"}`,
+    dispose: () => onnx.release(),
   };
 }
 

@@ -23,7 +23,7 @@ export function registerPredictCommand(program: Command): void {
   addModelOptions(cmd).action(async (inputs: string[], o: PredictFlags) => {
     const [{ commonRoot, expandInputs, predictFiles }, { readMask }] = await Promise.all([import('../predict/files.js'), import('../io/image.js')]);
     const files = await expandInputs(inputs);
-    const { model, normalize, classes, palette, inference, description } = await loadModel(o);
+    const { forward, normalize, classes, palette, inference, description, dispose } = await loadModel(o);
     try {
       console.error(`${description}; ${files.length} image${files.length === 1 ? '' : 's'}`);
       const root = commonRoot(files);
@@ -33,7 +33,7 @@ export function registerPredictCommand(program: Command): void {
         return existsSync(path) ? readMask(path) : undefined;
       };
       const total = new Map<number, number>();
-      await predictFiles(model, files, {
+      await predictFiles(forward, files, {
         outDir: o.out,
         save: o.save as never,
         palette,
@@ -50,7 +50,7 @@ export function registerPredictCommand(program: Command): void {
       console.log(`wrote ${o.save.join(', ')} for ${files.length} images to ${o.out}; predicted pixels by class:`);
       for (const [id, n] of [...total].sort((a, b) => a[0] - b[0])) console.log(`  ${String(id).padStart(3)} ${(classes?.[id] ?? `class ${id}`).padEnd(20)} ${((100 * n) / pixels).toFixed(2)}%`);
     } finally {
-      model.dispose();
+      await dispose();
     }
   });
 }

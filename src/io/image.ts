@@ -1,10 +1,13 @@
 // Image and mask I/O through sharp (PNG, JPEG, WebP, TIFF), with PNG masks read by our own
 // decoder so palette indices and 16-bit values survive. Every error names the file.
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import type { ImageBuffer, MaskBuffer } from '../data/types.js';
 import { decodePng, encodePng, PngFormatError, readPngHeader } from './png.js';
+import { writeAtomic } from './atomic.js';
+
+export { writeAtomic };
 
 /** sharp's own default for limitInputPixels (0x3FFF * 0x3FFF). */
 export const DEFAULT_MAX_PIXELS = 268402689;
@@ -214,14 +217,3 @@ export async function writeImage(file: string, img: ImageBuffer | MaskBuffer, op
   await writeAtomic(file, await encodeImage(img, format, opts));
 }
 
-/** Write bytes to a temporary file beside `file`, then rename it into place (the temporary file is removed on failure). */
-export async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${Math.floor(performance.now() * 1000)}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}

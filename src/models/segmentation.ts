@@ -1,7 +1,7 @@
 // What every semantic segmentation model shares: the output contract `{ out, aux? }` (logits at
 // the input's size, as torchvision returns them), torchvision's composition of a backbone, a
 // classifier and an optional auxiliary classifier, and padding for models that need a multiple.
-import { Tensor, F } from '../torch/index.js';
+import { Tensor, F, isTracing, traceHint } from '../torch/index.js';
 import { Module } from '../nn/index.js';
 import type { IntermediateLayerGetter } from './backbones/features.js';
 
@@ -63,13 +63,18 @@ export class SimpleSegmentationModel extends Module implements SegmentationModel
 /**
  * Runs `fn` on `x` padded (zeros, right and bottom) to a multiple of `multiple`, and crops every
  * output back to the input's size: for models whose down- and up-sampling need a multiple of 32.
+ * While an op trace runs it pads (maybe by 0) and crops at every size, so an exported graph
+ * has the padding for the sizes it will meet.
  */
 export function padToMultiple(x: Tensor, multiple: number, fn: (padded: Tensor) => SegmentationOutput): SegmentationOutput {
   const [h, w] = spatialSize(x);
   const ph = Math.ceil(h / multiple) * multiple - h;
   const pw = Math.ceil(w / multiple) * multiple - w;
-  if (ph === 0 && pw === 0) return fn(x);
-  const y = fn(F.pad(x, [0, pw, 0, ph]));
+  // a trace (ONNX export) takes the padding path at every size, with the rule as a hint
+  if (ph === 0 && pw === 0 && !isTracing()) return fn(x);
+  const padded = F.pad(x, [0, pw, 0, ph]);
+  traceHint('padToMultiple', { input: x, output: padded, multiple });
+  const y = fn(padded);
   const crop = (t: Tensor): Tensor => t.narrow(2, 0, h).narrow(3, 0, w);
   return y.aux === undefined ? { out: crop(y.out) } : { out: crop(y.out), aux: crop(y.aux) };
 }

@@ -4,14 +4,10 @@
 // slower channels-last. So, as cudnn.benchmark does, the first run of a model at an input shape
 // times a step in each layout and keeps the faster; the choice is cached on disk per machine,
 // libtorch, thread count, model and shape. SEGKIT_LAYOUT=nchw|channels_last overrides it.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { Tensor, buildInfo, getNumThreads, inferenceMode, tidy } from '../torch/index.js';
+import { Tensor, inferenceMode, tidy } from '../torch/index.js';
 import type { Module } from './module.js';
 import { fuseConvBn } from './fuse.js';
-import { cpuInfo } from './cpu.js';
+import { choiceCacheFile, machineKey, modelKey, readChoices, writeChoice } from './choice-cache.js';
 
 export type Layout = 'nchw' | 'channels_last';
 export const LAYOUTS: readonly Layout[] = ['nchw', 'channels_last'];
@@ -63,9 +59,9 @@ export function chooseLayout(model: Module, input: Tensor, mode: 'train' | 'eval
     setLayout(model, forced);
     return { layout: forced, seconds: {}, source: 'override' };
   }
-  const file = opts.cacheFile ?? defaultCacheFile();
+  const file = opts.cacheFile ?? choiceCacheFile('layouts.json');
   const key = cacheKey(model, input, mode);
-  const cached = readCache(file)[key];
+  const cached = readChoices<CacheEntry>(file)[key];
   if (cached !== undefined) {
     setLayout(model, cached.layout);
     return { ...cached, source: 'cache' };
@@ -98,7 +94,7 @@ export function chooseLayout(model: Module, input: Tensor, mode: 'train' | 'eval
   for (const [layout, ts] of times) seconds[layout] = Math.min(...ts);
   const layout = LAYOUTS.reduce((a, b) => ((seconds[b] ?? Infinity) < (seconds[a] ?? Infinity) ? b : a));
   setLayout(model, layout);
-  writeCache(file, key, { layout, seconds });
+  writeChoice<CacheEntry>(file, key, { layout, seconds });
   return { layout, seconds, source: 'measured' };
 }
 
@@ -142,39 +138,10 @@ function layoutFromEnv(): Layout | undefined {
   throw new Error(`SEGKIT_LAYOUT must be nchw, channels_last or auto, got '${process.env.SEGKIT_LAYOUT}'`);
 }
 
-function defaultCacheFile(): string {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'segkit', 'layouts.json');
-}
-
 // What the measurement depends on: the CPU and its vector units, libtorch, threads, the model's
 // layers and parameter shapes, the input shape and dtype, and the mode.
 function cacheKey(model: Module, input: Tensor, mode: string): string {
-  const cpu = cpuInfo();
-  const shapes = model.namedParameters().map(([n, p]) => `${n}:${p.shape.join('x')}`).join(',');
-  const layers = model.modules().map((m) => m.constructor.name).join(',');
-  const modelHash = createHash('sha256').update(`${layers}|${shapes}`).digest('hex').slice(0, 16);
-  return [cpu.model, cpu.vectorExtensions.join('+'), `torch ${buildInfo().torchVersion}`, `${getNumThreads()} threads`, model.constructor.name, modelHash, `${input.shape.join('x')} ${input.dtype}`, mode].join(' | ');
+  return [machineKey(), modelKey(model), `${input.shape.join('x')} ${input.dtype}`, mode].join(' | ');
 }
 
 type CacheEntry = Omit<LayoutChoice, 'source'>;
-
-function readCache(file: string): Record<string, CacheEntry> {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, CacheEntry>;
-  } catch {
-    return {}; // absent or unreadable: measure again
-  }
-}
-
-function writeCache(file: string, key: string, entry: CacheEntry): void {
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    const all = { ...readCache(file), [key]: entry };
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(all, null, 1)}\n`);
-    renameSync(tmp, file);
-  } catch {
-    // a read-only home only costs the next run a new measurement
-  }
-}

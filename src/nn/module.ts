@@ -37,6 +37,21 @@ const moduleTensors = new WeakSet<Tensor>();
 /** True for a tensor registered in some module (a parameter or a buffer). */
 export const isModuleTensor = (t: Tensor): boolean => moduleTensors.has(t);
 
+let callObserver: ((m: Module, run: () => unknown) => unknown) | undefined;
+/**
+ * Runs `fn` with `observer` wrapped around every Module.call (the ONNX exporter keeps the path
+ * of the module that called each op this way); the observer must call `run` and return its value.
+ */
+export function observeModuleCalls<T>(observer: (m: Module, run: () => unknown) => unknown, fn: () => T): T {
+  if (callObserver !== undefined) throw new Error('observeModuleCalls: an observer is already set (they do not nest)');
+  callObserver = observer;
+  try {
+    return fn();
+  } finally {
+    callObserver = undefined;
+  }
+}
+
 let releaseSuspended = false;
 /**
  * Removes child `name` from `m` without disposing it and returns it: the caller owns it now
@@ -85,6 +100,7 @@ export class Module {
    * objects of them) belongs to the caller's scope.
    */
   call<M extends Module>(this: M, ...args: Parameters<M['forward']>): ReturnType<M['forward']> {
+    if (callObserver !== undefined) return callObserver(this, () => tidy(() => this.forward(...args))) as ReturnType<M['forward']>;
     return tidy(() => this.forward(...args));
   }
 

@@ -1,7 +1,7 @@
 // Evaluating a model over a dataset: each image predicted (whole, by sliding windows, or with
 // test-time augmentation), counted into a ConfusionMatrix, reported as scores, a per-class table,
 // a Markdown and JSON report and an HTML page with the confusion matrix and sample panels.
-import { inferenceMode, tensor, tidy } from '../torch/index.js';
+import { Tensor, inferenceMode, tensor, tidy } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
 import { ConfusionMatrix, formatClassTable, type SegmentationMetrics } from '../metrics/index.js';
 import type { SegDataset } from '../data/dataset.js';
@@ -9,6 +9,7 @@ import { normalizeImage, type NormalizeParams } from '../data/transforms/normali
 import { backgroundSkip, overlayMask, type Palette } from '../data/overlay.js';
 import { makeGrid, encodePng } from '../data/preview.js';
 import { classIds, predictProbabilities, type InferenceOptions } from './inference.js';
+import { forwardOf, type Forward } from './forward.js';
 
 export interface EvaluateOptions {
   numClasses: number;
@@ -30,8 +31,9 @@ export interface Evaluation {
   panels: { caption: string; png: Uint8Array }[];
 }
 
-/** Predicts every image of `dataset` that has a mask and scores the predictions. */
-export async function evaluate(model: Module, dataset: SegDataset, opts: EvaluateOptions): Promise<Evaluation> {
+/** Predicts every image of `dataset` that has a mask with `model` (a Module in eval mode, or a Forward) and scores the predictions. */
+export async function evaluate(model: Module | Forward, dataset: SegDataset, opts: EvaluateOptions): Promise<Evaluation> {
+  const forward = forwardOf(model);
   const cm = new ConfusionMatrix({ numClasses: opts.numClasses, ignoreIndex: dataset.ignoreIndex, threshold: opts.threshold, binaryInput: 'probabilities' });
   const panels: Evaluation['panels'] = [];
   let images = 0;
@@ -43,16 +45,26 @@ export async function evaluate(model: Module, dataset: SegDataset, opts: Evaluat
       if (!sample.mask) throw new Error(`${sample.ref.imagePath}: no mask to evaluate against; evaluate a dataset with masks`);
       const { image, mask } = sample;
       const input = normalizeImage(image, opts.normalize);
-      const predicted = inferenceMode(() =>
-        tidy(() => {
-          const x = tensor(input.data, { shape: [1, input.channels, image.height, image.width] });
-          const probs = predictProbabilities(model, x, opts.inference);
-          const target = tensor(Int32Array.from(mask.data), { shape: [1, mask.height, mask.width] });
-          cm.update(probs, target);
-          if (panels.length >= (opts.panels ?? 0)) return undefined;
-          return Uint8Array.from(classIds(probs, opts.threshold).toArray());
-        }),
-      );
+      const x = tensor(input.data, { shape: [1, input.channels, image.height, image.width] });
+      let probs: Tensor;
+      try {
+        probs = await predictProbabilities(forward, x, opts.inference);
+      } finally {
+        x.dispose();
+      }
+      let predicted: Uint8Array | undefined;
+      try {
+        predicted = inferenceMode(() =>
+          tidy(() => {
+            const target = tensor(Int32Array.from(mask.data), { shape: [1, mask.height, mask.width] });
+            cm.update(probs, target);
+            if (panels.length >= (opts.panels ?? 0)) return undefined;
+            return Uint8Array.from(classIds(probs, opts.threshold).toArray());
+          }),
+        );
+      } finally {
+        probs.dispose();
+      }
       images++;
       if (predicted && opts.palette) {
         const skip = backgroundSkip(opts.palette);

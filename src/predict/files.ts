@@ -13,6 +13,7 @@ import { backgroundSkip, colorizeMask, overlayMask, type Palette } from '../data
 import { makeGrid } from '../data/preview.js';
 import type { ImageBuffer, MaskBuffer } from '../data/types.js';
 import { classIds, predictProbabilities, type InferenceOptions } from './inference.js';
+import { forwardOf, type Forward } from './forward.js';
 
 export const PREDICT_OUTPUTS = ['mask', 'color', 'overlay', 'panel', 'probs'] as const;
 export type PredictOutput = (typeof PREDICT_OUTPUTS)[number];
@@ -77,31 +78,39 @@ function outputBase(files: string[], outDir: string): (file: string) => string {
 }
 
 /** Class ids (and the probabilities, when asked) for one image, at its own size. */
-function predictImage(model: Module, image: ImageBuffer, opts: PredictFilesOptions, keepProbs: boolean): { mask: MaskBuffer; probs?: Tensor } {
+async function predictImage(forward: Forward, image: ImageBuffer, opts: PredictFilesOptions, keepProbs: boolean): Promise<{ mask: MaskBuffer; probs?: Tensor }> {
   const { width, height } = image;
   const input = normalizeImage(image, opts.normalize);
-  return inferenceMode(() =>
-    tidy(() => {
-      const x = tensor(input.data, { shape: [1, input.channels, height, width] });
-      const probs = predictProbabilities(model, x, opts.inference);
-      const classes = probs.shape[1]!;
-      if (classes > 256) throw new Error(`the model predicts ${classes} classes; index masks hold 256 at most`);
+  const x = tensor(input.data, { shape: [1, input.channels, height, width] });
+  let probs: Tensor;
+  try {
+    probs = await predictProbabilities(forward, x, opts.inference);
+  } finally {
+    x.dispose();
+  }
+  try {
+    const classes = probs.shape[1]!;
+    if (classes > 256) throw new Error(`the model predicts ${classes} classes; index masks hold 256 at most`);
+    return inferenceMode(() => tidy(() => {
       const mask: MaskBuffer = { data: Uint8Array.from(classIds(probs, opts.threshold).toArray()), width, height };
       return keepProbs ? { mask, probs: probs.squeeze(0) } : { mask };
-    }),
-  );
+    }));
+  } finally {
+    probs.dispose();
+  }
 }
 
-/** Runs `model` (in eval mode) on each file and writes what `save` asks for. */
-export async function predictFiles(model: Module, files: string[], opts: PredictFilesOptions): Promise<PredictedImage[]> {
+/** Runs `model` (a Module in eval mode, or a Forward) on each file and writes what `save` asks for. */
+export async function predictFiles(model: Module | Forward, files: string[], opts: PredictFilesOptions): Promise<PredictedImage[]> {
   const save = new Set<string>(opts.save ?? ['mask', 'overlay']);
   for (const s of save) if (!(PREDICT_OUTPUTS as readonly string[]).includes(s)) throw new Error(`unknown output '${s}'; choose from ${PREDICT_OUTPUTS.join(', ')}`);
   if (files.length === 0) return [];
   const base = outputBase(files.map((f) => resolve(f)), opts.outDir);
+  const forward = forwardOf(model);
   const results: PredictedImage[] = [];
   for (const [index, file] of files.entries()) {
     const image = await readImage(file, { channels: 3 });
-    const { mask, probs } = predictImage(model, image, opts, save.has('probs'));
+    const { mask, probs } = await predictImage(forward, image, opts, save.has('probs'));
     const out = base(resolve(file));
     mkdirSync(dirname(out), { recursive: true });
     const written: string[] = [];

@@ -1,13 +1,15 @@
 // Inference beyond one forward pass: sliding windows for images larger than the training crop,
 // and test-time augmentation (several scales, horizontal flip), as MMSegmentation's slide mode and
 // multi-scale flip test do. Everything is averaged as class probabilities at the input's size.
+// The model is a Module or any Forward (an ONNX Runtime session): the passes wait for it, so the
+// functions here are async and free what they make themselves (tidy cannot span an await).
 //
-//   const probs = predictProbabilities(model, x, { scales: [0.5, 0.75, 1, 1.25, 1.5, 1.75], flip: true,
-//                                                  window: { size: 512, overlap: 1 / 3 } });
-//   const mask = probs.argmax(1);
+//   const probs = await predictProbabilities(model, x, { scales: [0.5, 0.75, 1, 1.25, 1.5, 1.75], flip: true,
+//                                                        window: { size: 512, overlap: 1 / 3 } });
+//   const mask = classIds(probs);
 import { F, Tensor, inferenceMode, op, tidy, zeros } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
-import type { SegmentationOutput } from '../models/segmentation.js';
+import { forwardOf, type Forward } from './forward.js';
 
 export interface SlidingWindow {
   /** Window side (or [height, width]), usually the training crop. */
@@ -23,12 +25,6 @@ export interface InferenceOptions {
   flip?: boolean;
   /** Run the model on overlapping windows instead of the whole (scaled) image. */
   window?: SlidingWindow;
-}
-
-/** The model's logits `out` for x: a tensor or `{ out }` output, both accepted. */
-function logitsOf(model: Module, x: Tensor): Tensor {
-  const y = (model as Module & { call(x: Tensor): Tensor | SegmentationOutput }).call(x);
-  return y instanceof Tensor ? y : y.out;
 }
 
 /** One channel means a binary model (sigmoid), several a softmax over classes. */
@@ -59,67 +55,87 @@ export function windowStarts(length: number, size: number, stride: number): numb
  * Logits of `model` over overlapping windows of x (N, C, H, W), averaged where windows overlap.
  * An image no larger than the window goes through whole.
  */
-export function slidingWindowLogits(model: Module, x: Tensor, window: SlidingWindow): Tensor {
+export async function slidingWindowLogits(model: Module | Forward, x: Tensor, window: SlidingWindow): Promise<Tensor> {
+  const forward = forwardOf(model);
   const [wh, ww] = typeof window.size === 'number' ? [window.size, window.size] : window.size;
   const overlap = window.overlap ?? 1 / 3;
   if (!(overlap >= 0 && overlap < 1)) throw new Error(`sliding window: overlap must be in [0, 1), got ${overlap}`);
   if (!(wh >= 1 && ww >= 1)) throw new Error(`sliding window: size must be positive, got ${wh}x${ww}`);
   const [n, , h, w] = x.shape;
-  if (h <= wh && w <= ww) return logitsOf(model, x);
+  if (h <= wh && w <= ww) return forward(x);
   const rows = windowStarts(h, Math.min(wh, h), Math.max(1, Math.round(wh * (1 - overlap))));
   const cols = windowStarts(w, Math.min(ww, w), Math.max(1, Math.round(ww * (1 - overlap))));
   const th = Math.min(wh, h);
   const tw = Math.min(ww, w);
-  return tidy(() => {
-    let sum: Tensor | undefined;
-    const count = zeros([1, 1, h, w]);
+  let sum: Tensor | undefined;
+  const count = zeros([1, 1, h, w]);
+  try {
     for (const top of rows) {
       for (const left of cols) {
-        const logits = tidy(() => logitsOf(model, x.narrow(2, top, th).narrow(3, left, tw)));
-        sum ??= zeros([n, logits.shape[1], h, w]);
-        tidy(() => {
-          sum!.narrow(2, top, th).narrow(3, left, tw).add_(logits);
+        const tile = inferenceMode(() => tidy(() => x.narrow(2, top, th).narrow(3, left, tw)));
+        const logits = await settle(forward, tile);
+        inferenceMode(() => tidy(() => {
+          sum ??= zeros([n, logits.shape[1], h, w]).keep();
+          sum.narrow(2, top, th).narrow(3, left, tw).add_(logits);
           count.narrow(2, top, th).narrow(3, left, tw).add_(1);
-        });
+        }));
         logits.dispose();
       }
     }
-    return sum!.div(count);
-  });
+    return inferenceMode(() => sum!.div(count));
+  } finally {
+    sum?.dispose();
+    count.dispose();
+  }
 }
 
 /**
  * Class probabilities (N, K, H, W) at x's size, averaged over `scales` and, with `flip`, the
- * mirrored input; each pass whole or, with `window`, by sliding windows. The model is run in
- * eval mode as it is given (call model.eval() first) without recording gradients.
+ * mirrored input; each pass whole or, with `window`, by sliding windows. A Module is run as it is
+ * given (call model.eval() first) without recording gradients. The caller owns the result.
  */
-export function predictProbabilities(model: Module, x: Tensor, opts: InferenceOptions = {}): Tensor {
+export async function predictProbabilities(model: Module | Forward, x: Tensor, opts: InferenceOptions = {}): Promise<Tensor> {
+  const forward = forwardOf(model);
   const scales = opts.scales ?? [1];
   if (scales.length === 0 || scales.some((s) => !(s > 0))) throw new Error(`predictProbabilities: scales must be positive numbers, got [${scales.join(', ')}]`);
   const [, , h, w] = x.shape;
-  return inferenceMode(() =>
-    tidy(() => {
-      let total: Tensor | undefined;
-      let passes = 0;
-      for (const scale of scales) {
-        for (const flipped of opts.flip ? [false, true] : [false]) {
-          const p = tidy(() => {
-            let input = scale === 1 ? x : F.interpolate(x, { size: [Math.max(1, Math.round(h * scale)), Math.max(1, Math.round(w * scale))], mode: 'bilinear', alignCorners: false });
-            if (flipped) input = op('flip', input, [3]);
-            let logits = opts.window ? slidingWindowLogits(model, input, opts.window) : logitsOf(model, input);
-            if (flipped) logits = op('flip', logits, [3]);
-            if (scale !== 1) logits = F.interpolate(logits, { size: [h, w], mode: 'bilinear', alignCorners: false });
-            return toProbabilities(logits);
-          });
-          if (total === undefined) total = p;
-          else {
-            total.add_(p);
-            p.dispose();
-          }
-          passes++;
+  let total: Tensor | undefined;
+  let passes = 0;
+  try {
+    for (const scale of scales) {
+      for (const flipped of opts.flip ? [false, true] : [false]) {
+        const input = inferenceMode(() => tidy(() => {
+          let i = scale === 1 ? x : F.interpolate(x, { size: [Math.max(1, Math.round(h * scale)), Math.max(1, Math.round(w * scale))], mode: 'bilinear', alignCorners: false });
+          if (flipped) i = op('flip', i, [3]);
+          return i;
+        }));
+        const logits = await settle((t) => (opts.window ? slidingWindowLogits(forward, t, opts.window) : forward(t)), input, input !== x);
+        const p = inferenceMode(() => tidy(() => {
+          let l = logits;
+          if (flipped) l = op('flip', l, [3]);
+          if (scale !== 1) l = F.interpolate(l, { size: [h, w], mode: 'bilinear', alignCorners: false });
+          return toProbabilities(l);
+        }));
+        logits.dispose();
+        if (total === undefined) total = p;
+        else {
+          inferenceMode(() => total!.add_(p));
+          p.dispose();
         }
+        passes++;
       }
-      return total!.div(passes);
-    }),
-  );
+    }
+    return inferenceMode(() => total!.div(passes));
+  } finally {
+    total?.dispose();
+  }
+}
+
+/** `fn(input)` awaited; `input` is disposed afterwards (unless `owned` is false), also when it throws. */
+async function settle(fn: Forward, input: Tensor, owned = true): Promise<Tensor> {
+  try {
+    return await fn(input);
+  } finally {
+    if (owned) input.dispose();
+  }
 }

@@ -6,6 +6,51 @@ import type { AtenOps } from './ops.generated.js';
 
 const cache = new Map<string, OpInfo>();
 
+/**
+ * Sees every op call while a trace runs (the ONNX exporter records a forward pass this way):
+ * `op` after each call with its key, arguments and result; `hint` for facts about sizes that
+ * the ops alone do not show (see models/segmentation.ts padToMultiple); `read` when a tensor's
+ * values leave libtorch (a graph cannot follow what JavaScript does with them).
+ */
+export interface OpTracer {
+  op(key: string, args: unknown[], result: unknown): void;
+  hint(kind: string, data: Record<string, unknown>): void;
+  /** A tensor's values were read into JavaScript (`how`: 'item()', 'data()', ...). */
+  read?(t: Tensor, how: string): void;
+}
+
+let tracer: OpTracer | undefined;
+
+/** Runs `fn` with `t` seeing every callOp; one trace at a time. */
+export function traceOps<T>(t: OpTracer, fn: () => T): T {
+  if (tracer !== undefined) throw new Error('traceOps: a trace is already running (traces do not nest)');
+  tracer = t;
+  try {
+    return fn();
+  } finally {
+    tracer = undefined;
+  }
+}
+
+/** Whether a trace is running: code whose op sequence depends on sizes takes its general path then. */
+export const isTracing = (): boolean => tracer !== undefined;
+
+/** Tensor.share() makes a handle without an op: a trace sees it as the op 'segkit::share'. */
+export function traceShare(source: Tensor, shared: Tensor): Tensor {
+  tracer?.op('segkit::share', [source], shared);
+  return shared;
+}
+
+/** Tensor.item()/data()/toArray()/dataView() read values without an op: a trace is told. */
+export function traceRead(t: Tensor, how: string): void {
+  tracer?.read?.(t, how);
+}
+
+/** Tells the running trace (if any) a fact about sizes, e.g. that a pad rounds up to a multiple. */
+export function traceHint(kind: string, data: Record<string, unknown>): void {
+  tracer?.hint(kind, data);
+}
+
 function resolve(key: string): OpInfo {
   let info = cache.get(key);
   if (!info) {
@@ -60,6 +105,12 @@ function wrap(kind: OpInfo['returns'][number], v: unknown, args: unknown[], writ
 export function callOp(key: string, ...args: unknown[]): any {
   const info = resolve(key);
   const raw = native.callOp(info.id, args.map((v, i) => toNative(key, info, v, i)));
+  const result = wrapAll(info, raw, args);
+  tracer?.op(key, args, result);
+  return result;
+}
+
+function wrapAll(info: OpInfo, raw: unknown, args: unknown[]): any {
   const n = info.returns.length;
   if (n === 0) return undefined;
   if (n === 1) return wrap(info.returns[0], raw, args, info.writes, 0);

@@ -3,7 +3,7 @@
 export { Tensor, type Shape } from './tensor.js';
 export * from './create.js';
 export * from './dtype.js';
-export { callOp, op } from './dispatch.js';
+export { callOp, op, traceOps, isTracing, traceHint, type OpTracer } from './dispatch.js';
 export { tidy, keep, memory, emptyCache, setCacheLimit } from './scope.js';
 export { noGrad, enableGrad, inferenceMode, isGradEnabled, autocast, runAsync, setNumThreads, getNumThreads, manualSeed } from './modes.js';
 export * as F from './functional.js';

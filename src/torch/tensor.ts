@@ -1,7 +1,7 @@
 // Tensor: a handle to a libtorch tensor. Methods call ATen ops through the dispatcher; memory is
 // freed by dispose(), by a tidy() scope, or by `using`, never by the garbage collector.
 import { native, type Handle, type TensorInfo } from './native.js';
-import { callOp } from './dispatch.js';
+import { callOp, traceRead, traceShare } from './dispatch.js';
 import { track, keep } from './scope.js';
 import { viewAs, type AnyTypedArray, type DType, type Device, type MemoryFormat, type Scalar } from './dtype.js';
 
@@ -75,10 +75,12 @@ export class Tensor {
   // ---- data out ----
   /** A copy of the data as a TypedArray of this dtype (float16/bfloat16 as raw Uint16 bits). */
   data(): AnyTypedArray {
+    traceRead(this, 'data()');
     return viewAs(this.dtype, native.toBytes(this.handle));
   }
   /** The data as a plain number array (int64 converted to number). */
   toArray(): number[] {
+    traceRead(this, 'toArray()');
     const dtype = this.dtype;
     if (dtype === 'float16' || dtype === 'bfloat16') return this.float().tidyData();
     const d = viewAs(dtype, native.toBytes(this.handle));
@@ -92,9 +94,11 @@ export class Tensor {
   }
   /** Zero-copy view of a contiguous CPU tensor's memory (it stays valid while the view is referenced). */
   dataView(): AnyTypedArray {
+    traceRead(this, 'dataView()');
     return viewAs(this.dtype, native.dataView(this.handle));
   }
   item(): number {
+    traceRead(this, 'item()');
     return native.item(this.handle) as number;
   }
   toString(): string {
@@ -133,7 +137,7 @@ export class Tensor {
   }
   /** A second handle to the same tensor (same storage and autograd identity). */
   share(): Tensor {
-    return Tensor._fromHandle(native.share(this.handle));
+    return traceShare(this, Tensor._fromHandle(native.share(this.handle)));
   }
 
   // ---- conversion ----
