@@ -5,6 +5,7 @@ import { registerDataCommands } from './data.js';
 import { registerPredictCommand } from './predict.js';
 import { registerEvalCommand } from './eval.js';
 import { registerTrainCommand } from './train.js';
+import { registerServeCommand } from './serve.js';
 import { generateShapes } from '../data/bundled.js';
 
 const program = new Command();
@@ -51,6 +52,7 @@ registerDataCommands(program);
 registerEvalCommand(program);
 registerPredictCommand(program);
 registerTrainCommand(program);
+registerServeCommand(program);
 
 function positiveInt(name: string, v: string): number {
   const n = Number(v);
