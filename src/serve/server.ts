@@ -66,7 +66,7 @@ export class HttpError extends Error {
 const RAW_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/tiff', 'application/octet-stream'];
 const HOW_TO_SEND = 'send the image as the body with Content-Type image/png or image/jpeg (curl --data-binary @photo.jpg -H "Content-Type: image/jpeg"), or as a file field of a multipart form (curl -F image=@photo.jpg)';
 
-const mib = (bytes: number): string => `${+(bytes / 1024 / 1024).toFixed(2)} MiB`;
+const sizeOf = (bytes: number): string => (bytes >= 1024 * 1024 ? `${+(bytes / 1024 / 1024).toFixed(1)} MiB` : `${+(bytes / 1024).toFixed(1)} KiB`);
 const ms = (x: number): number => Math.round(x * 100) / 100;
 
 /** What one admitted /predict request holds between its arrival and its answer. */
@@ -113,6 +113,10 @@ export function createServer(options: ServeOptions): SegkitServer {
   app.addHook('preClose', async () => {
     state.phase = 'closing';
   });
+  // answers sent while closing end their connection; an idle keep-alive one would hold close() for the keep-alive timeout
+  app.addHook('onSend', async (_request, reply) => {
+    if (state.phase === 'closing') reply.header('connection', 'close');
+  });
   // runs after the HTTP server closed, i.e. after every admitted request was answered
   app.addHook('onClose', async () => {
     await state.ready.catch(() => undefined);
@@ -132,7 +136,7 @@ export function createServer(options: ServeOptions): SegkitServer {
     if (err instanceof HttpError) reply.headers(err.headers);
     else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.code === 'FST_REQ_FILE_TOO_LARGE') {
       status = 413;
-      message = `the request body is larger than the limit of ${mib(o.maxBodyBytes)} (${o.maxBodyBytes} bytes); start segkit serve with a larger --max-body-mb (createServer's maxBodyBytes) to accept it`;
+      message = `the request body is larger than the limit of ${sizeOf(o.maxBodyBytes)} (${o.maxBodyBytes} bytes); start segkit serve with a larger --max-body-mb (createServer's maxBodyBytes) to accept it`;
     } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       status = 415;
       message = `Content-Type ${request.headers['content-type'] ?? '(none)'} is not an image; ${HOW_TO_SEND}`;
