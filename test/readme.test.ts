@@ -55,3 +55,9 @@ test('the README\'s metrics example counts two batches and prints the per-class 
   assert.match(lines.find((l) => l.startsWith('mean')) ?? '', /^mean\s+\d+\.\d\d/);
   assert.equal(lines.at(-1), '0', `the example leaked: ${lines.join('\n')}`);
 });
+
+test("the README's serving example answers JSON class counts in-process and frees the model on close", () => {
+  const lines = runExample('## Serving', 'serving.mjs');
+  assert.match(lines[0]!, /^200 background \d+, disc \d+, square \d+$/);
+  assert.equal(lines.at(-1), '0', `the example leaked: ${lines.join('\n')}`);
+});

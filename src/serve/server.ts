@@ -184,7 +184,11 @@ export function createServer(options: ServeOptions): SegkitServer {
       admitted.set(request, { ticket, arrived: performance.now(), deadline, timer, handled: false });
     },
     onResponse: async (request) => let_go(request),
-    onRequestAbort: async (request) => let_go(request),
+    // a client that hangs up frees its place in the line (a running job finishes unobserved)
+    onRequestAbort: async (request) => {
+      admitted.get(request)?.deadline.abort(new HttpError(499, 'the client closed the connection'));
+      let_go(request);
+    },
     handler: async (request, reply) => {
       const a = admitted.get(request)!;
       a.handled = true;

@@ -1,8 +1,10 @@
 // The server in-process (Fastify's inject, and a real socket for shutdown): every endpoint and
 // answer format against what `segkit predict`'s code gives for the same image, the limits (413),
 // bad input (400, 415), a full queue (503 + Retry-After), deadlines (504), readiness while the
-// model loads, and a close() that answers the admitted requests before freeing the model.
+// model loads, a close() that answers the admitted requests before freeing the model, and a client
+// that hangs up mid-upload.
 import { test } from 'node:test';
+import { connect, type AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
 import { createServer, type SegkitServer } from '../../src/serve/index.js';
 import { checkLeaksEachTest } from '../leak.js';
@@ -248,6 +250,30 @@ test('close() stops accepting, answers every admitted request, then frees the mo
     assert.equal(slow.calls, 3);
     assert.equal(app.segkit.predictor, undefined, 'the model was freed (the leak check counts its tensors)');
     await assert.rejects(fetch(`${url}/healthz`), 'no new connections after close');
+  } finally {
+    tmp.done();
+  }
+});
+
+test('a client that hangs up during its upload gives its place back', async () => {
+  const tmp = tempDir('segkit-serve-');
+  try {
+    const app = createServer({ model: await served(writeModel(tmp.dir)), warmupSize: SIZE });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      await app.segkit.ready;
+      const { port } = app.server.address() as AddressInfo;
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.write(`POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\nContent-Length: 100000\r\n\r\n`);
+      socket.write(Buffer.alloc(1000));
+      while (app.segkit.queue.stats().admitted < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+      socket.destroy();
+      while (app.segkit.queue.stats().admitted > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal((await post(app, await encode(testPixels(10), 'png'))).statusCode, 200);
+    } finally {
+      await app.close();
+    }
   } finally {
     tmp.done();
   }
