@@ -161,7 +161,7 @@ export function createServer(options: ServeOptions): SegkitServer {
 
   // ---- prediction ----
   const admitted = new WeakMap<FastifyRequest, Admitted>();
-  const let_go = (request: FastifyRequest): void => {
+  const letGo = (request: FastifyRequest): void => {
     const a = admitted.get(request);
     if (!a) return;
     clearTimeout(a.timer);
@@ -183,11 +183,11 @@ export function createServer(options: ServeOptions): SegkitServer {
       const timer = setTimeout(() => deadline.abort(new HttpError(504, `no answer within the ${o.timeoutMs / 1000} s limit (the model was busy or the image is large); start segkit serve with a larger --timeout (createServer's timeoutMs) to wait longer`)), o.timeoutMs);
       admitted.set(request, { ticket, arrived: performance.now(), deadline, timer, handled: false });
     },
-    onResponse: async (request) => let_go(request),
+    onResponse: async (request) => letGo(request),
     // a client that hangs up frees its place in the line (a running job finishes unobserved)
     onRequestAbort: async (request) => {
       admitted.get(request)?.deadline.abort(new HttpError(499, 'the client closed the connection'));
-      let_go(request);
+      letGo(request);
     },
     handler: async (request, reply) => {
       const a = admitted.get(request)!;
