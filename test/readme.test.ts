@@ -61,3 +61,9 @@ test('the README\'s ONNX example exports a UNet that ONNX Runtime runs at anothe
   assert.equal(lines[0], '[ 1, 3, 120, 90 ]');
   assert.equal(lines.at(-1), '0', `the example leaked: ${lines.join('\n')}`);
 });
+
+test("the README's serving example answers JSON class counts in-process and frees the model on close", () => {
+  const lines = runExample('## Serving', 'serving.mjs');
+  assert.match(lines[0]!, /^200 background \d+, disc \d+, square \d+$/);
+  assert.equal(lines.at(-1), '0', `the example leaked: ${lines.join('\n')}`);
+});

@@ -6,6 +6,7 @@ import { registerPredictCommand } from './predict.js';
 import { registerEvalCommand } from './eval.js';
 import { registerTrainCommand } from './train.js';
 import { registerExportCommand } from './export.js';
+import { registerServeCommand } from './serve.js';
 import { generateShapes } from '../data/bundled.js';
 
 const program = new Command();
@@ -53,6 +54,7 @@ registerEvalCommand(program);
 registerPredictCommand(program);
 registerTrainCommand(program);
 registerExportCommand(program);
+registerServeCommand(program);
 
 function positiveInt(name: string, v: string): number {
   const n = Number(v);

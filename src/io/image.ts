@@ -25,6 +25,19 @@ export class BadFileError extends Error {
   }
 }
 
+/** An image with more pixels than the limit allows, refused from its header before decoding. */
+export class TooManyPixelsError extends BadFileError {
+  constructor(
+    file: string,
+    readonly width: number,
+    readonly height: number,
+    readonly maxPixels: number,
+  ) {
+    super(file, `${width}x${height} = ${width * height} pixels is above the limit of ${maxPixels} (maxPixels); refused before decoding. Raise maxPixels if you trust the file`);
+    this.name = 'TooManyPixelsError';
+  }
+}
+
 const EXT_FORMAT: Record<string, ImageFormat> = {
   '.png': 'png', '.jpg': 'jpeg', '.jpeg': 'jpeg', '.jpe': 'jpeg', '.webp': 'webp', '.tif': 'tiff', '.tiff': 'tiff',
 };
@@ -59,6 +72,15 @@ export interface ImageInfo {
   isPalette: boolean;
 }
 
+/** The format of the image bytes `buf`, or an error naming `file` when they hold no image segkit reads. */
+function checkedFormat(file: string, buf: Buffer): ImageFormat {
+  if (buf.length === 0) throw new BadFileError(file, 'empty file (0 bytes); re-export or remove it');
+  const format = sniffFormat(buf);
+  if (format === 'gif' || format === 'bmp') throw new BadFileError(file, `${format.toUpperCase()} is not supported; convert it to PNG`);
+  if (!format) throw new BadFileError(file, `not a PNG, JPEG, WebP or TIFF image (first bytes ${buf.subarray(0, 8).toString('hex')})`);
+  return format;
+}
+
 /** Read a file and check it is a non-empty image whose name matches its content. */
 async function readChecked(file: string): Promise<{ buf: Buffer; format: ImageFormat }> {
   let buf: Buffer;
@@ -68,10 +90,7 @@ async function readChecked(file: string): Promise<{ buf: Buffer; format: ImageFo
     const code = (e as NodeJS.ErrnoException).code;
     throw new BadFileError(file, code === 'ENOENT' ? 'file not found' : `cannot read (${(e as Error).message})`);
   }
-  if (buf.length === 0) throw new BadFileError(file, 'empty file (0 bytes); re-export or remove it');
-  const format = sniffFormat(buf);
-  if (format === 'gif' || format === 'bmp') throw new BadFileError(file, `${format.toUpperCase()} is not supported; convert it to PNG`);
-  if (!format) throw new BadFileError(file, `not a PNG, JPEG, WebP or TIFF image (first bytes ${buf.subarray(0, 8).toString('hex')})`);
+  const format = checkedFormat(file, buf);
   const named = EXT_FORMAT[extname(file).toLowerCase()];
   if (named && named !== format) {
     throw new BadFileError(file, `holds ${format.toUpperCase()} data but is named ${extname(file)}; rename it to ${FORMAT_EXT[format]}`);
@@ -98,16 +117,18 @@ async function infoOf(file: string, buf: Buffer, format: ImageFormat): Promise<I
   }
 }
 
-/** readChecked and the header facts, refusing an image above maxPixels before anything is decoded. */
-async function openChecked(file: string, opts: ReadOptions): Promise<{ buf: Buffer; format: ImageFormat; info: ImageInfo; maxPixels: number }> {
-  const { buf, format } = await readChecked(file);
+/** The header facts, refusing an image above maxPixels before anything is decoded. */
+async function limitChecked(file: string, buf: Buffer, format: ImageFormat, opts: ReadOptions): Promise<{ buf: Buffer; format: ImageFormat; info: ImageInfo; maxPixels: number }> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   const info = await infoOf(file, buf, format);
-  const n = info.width * info.height;
-  if (n > maxPixels) {
-    throw new BadFileError(file, `${info.width}x${info.height} = ${n} pixels is above the limit of ${maxPixels} (maxPixels); refused before decoding. Raise maxPixels if you trust the file`);
-  }
+  if (info.width * info.height > maxPixels) throw new TooManyPixelsError(file, info.width, info.height, maxPixels);
   return { buf, format, info, maxPixels };
+}
+
+/** readChecked and limitChecked. */
+async function openChecked(file: string, opts: ReadOptions): Promise<{ buf: Buffer; format: ImageFormat; info: ImageInfo; maxPixels: number }> {
+  const { buf, format } = await readChecked(file);
+  return limitChecked(file, buf, format, opts);
 }
 
 const decoder = (buf: Buffer, maxPixels: number) => sharp(buf, { limitInputPixels: Number.isFinite(maxPixels) ? maxPixels : false });
@@ -128,8 +149,18 @@ const cleanSharp = (e: unknown): string => String((e as Error).message ?? e).spl
  * unless channels is 4. EXIF orientation is not applied (as PIL), so masks stay aligned.
  */
 export async function readImage(file: string, opts: ReadOptions & { channels?: 1 | 3 | 4 } = {}): Promise<ImageBuffer> {
-  const { buf, format, maxPixels } = await openChecked(file, opts);
-  const channels = opts.channels ?? 3;
+  return decodeChecked(file, await openChecked(file, opts), opts.channels ?? 3);
+}
+
+/**
+ * readImage for bytes already in memory (an upload): `name` is what errors call them. The same
+ * checks: a supported format by content, the pixel limit from the header, a clean decode.
+ */
+export async function decodeImage(buf: Buffer, name: string, opts: ReadOptions & { channels?: 1 | 3 | 4 } = {}): Promise<ImageBuffer> {
+  return decodeChecked(name, await limitChecked(name, buf, checkedFormat(name, buf), opts), opts.channels ?? 3);
+}
+
+async function decodeChecked(file: string, { buf, format, maxPixels }: { buf: Buffer; format: ImageFormat; maxPixels: number }, channels: 1 | 3 | 4): Promise<ImageBuffer> {
   try {
     let p = decoder(buf, maxPixels);
     p = channels === 4 ? p.ensureAlpha().toColourspace('srgb') : p.removeAlpha().toColourspace(channels === 1 ? 'b-w' : 'srgb');
