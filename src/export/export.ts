@@ -18,7 +18,10 @@ import { OP_MAPPINGS, type OpContext } from './onnx-ops.js';
 import { isValueArg, isValuesArg, recordForward, type RecordedOp, type Recording } from './record.js';
 
 export interface ExportOptions {
-  /** The example input's shape [N, C, H, W] (default [1, 3, 64, 64]); the graph is traced at it. */
+  /**
+   * The example input's shape [N, C, H, W]; the graph is traced at it. Default [1, C, 64, 64]
+   * with C the input channels of the model's first convolution (3 if it has none).
+   */
   inputShape?: number[];
   /**
    * Which input axes may change at run time (default: batch, height and width). `false` fixes
@@ -42,7 +45,7 @@ export const EXPORT_FORMAT = 1;
 export function exportOnnx(model: Module, opts: ExportOptions = {}): Uint8Array {
   const opset = opts.opset ?? 17;
   if (!Number.isInteger(opset) || opset < 14 || opset > 17) throw new Error(`exportOnnx: opset must be 14 to 17, got ${opset}`);
-  const shape = opts.inputShape ?? [1, 3, 64, 64];
+  const shape = opts.inputShape ?? [1, firstConvChannels(model) ?? 3, 64, 64];
   if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
     throw new Error(`exportOnnx: inputShape must be [N, C, H, W] with positive whole numbers, got [${shape.join(', ')}]`);
   }
@@ -73,6 +76,11 @@ export async function writeOnnx(model: Module, file: string, opts: ExportOptions
 export async function readOnnxMetadata(file: string): Promise<Record<string, string>> {
   const m = decodeModel(await readFile(file));
   return Object.fromEntries((m.metadata_props ?? []).map((e) => [e.key, e.value]));
+}
+
+function firstConvChannels(model: Module): number | undefined {
+  const weight = model.parameters().find((p) => p.ndim === 4);
+  return weight?.shape[1];
 }
 
 function dynamicAxesOf(d: ExportOptions['dynamicAxes']): { batch: boolean; height: boolean; width: boolean } {

@@ -131,6 +131,13 @@ test('the file: state-dict initializer names, symbolic dims, metadata, opset 17,
     assert.equal(meta.note, 'hello');
     assert.equal(meta['segkit.export'], '1');
     assert.throws(() => exportOnnx(model, { opset: 12 }), /opset must be 14 to 17, got 12/);
+    const gray = create('unet', { numClasses: 2, baseWidth: 4, depth: 2, inChannels: 1 });
+    try {
+      const input = decodeModel(exportOnnx(gray)).graph.input[0];
+      assert.deepEqual(dims(input), ['batch', 1, 'height', 'width'], 'the default input takes the first conv\'s channels');
+    } finally {
+      gray.dispose();
+    }
     assert.throws(() => exportOnnx(model, { outputs: ['aux'] }), /no output 'aux' \(it returns out\)/);
   } finally {
     model.dispose();
