@@ -3,7 +3,7 @@
 // segkit and the PyTorch peer read the same files of the same split: segkit's random split with
 // the config's data.splitRatios and data.splitSeed. Needs the build (dist/).
 //
-//   node bench/epoch/make_data.mjs --out .cache/bench/epoch-data [--config configs/shapes-unet.yaml] [--count 240] [--size 96]
+//   node bench/epoch/make_data.mjs --out .cache/bench/epoch-data [--config bench/epoch/shapes-unet.yaml] [--count 240] [--size 96]
 import { copyFileSync, mkdirSync, readFileSync, rmSync, renameSync, existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,7 +12,7 @@ import { generateShapes, openInput, randomSplit } from '../../dist/src/data/inde
 
 const { values } = parseArgs({ options: { out: { type: 'string' }, config: { type: 'string' }, count: { type: 'string' }, size: { type: 'string' } } });
 const out = resolve(values.out ?? '.cache/bench/epoch-data');
-const cfg = parseYaml(readFileSync(values.config ?? 'configs/shapes-unet.yaml', 'utf8')) ?? {};
+const cfg = parseYaml(readFileSync(values.config ?? 'bench/epoch/shapes-unet.yaml', 'utf8')) ?? {};
 const ratios = cfg.data?.splitRatios ?? [7, 2, 1];
 const seed = cfg.data?.splitSeed ?? 0;
 const count = Number(values.count ?? 240);

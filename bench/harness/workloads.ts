@@ -215,7 +215,7 @@ const metrics: Workload = {
 // Workload 7: one epoch of the demo config end to end, on the bundled shapes dataset laid out in
 // its split folders (bench/epoch/make_data.mjs), so both sides read the same files.
 const EPOCH_DATA = '.cache/bench/epoch-data';
-const EPOCH_CONFIG = 'configs/shapes-unet.yaml';
+const EPOCH_CONFIG = 'bench/epoch/shapes-unet.yaml';
 const makeEpochData: Prepare = {
   label: `generate the shapes dataset of ${EPOCH_CONFIG} in ${EPOCH_DATA}`,
   needed: (o) => stale(o.root, join(EPOCH_DATA, 'labelmap.json'), ['bench/epoch/make_data.mjs', EPOCH_CONFIG]),

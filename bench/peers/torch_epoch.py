@@ -10,7 +10,7 @@ It reads the same YAML config as bench/segkit/epoch.ts and mirrors the keys the 
 a key it does not mirror stops it with the key's name, so the two sides cannot silently differ.
 
     /usr/bin/python3 bench/peers/torch_epoch.py --data .cache/bench/epoch-data \
-        [--config configs/shapes-unet.yaml] --layout default|cl --reps 5 --threads 2
+        [--config bench/epoch/shapes-unet.yaml] --layout default|cl --reps 5 --threads 2
 """
 import json
 import os
@@ -190,7 +190,7 @@ def one_epoch(cfg, d, o, opt_cfg, sched_cfg, train, ce, norm, data, fmt, out):
 def main():
     p = base_parser(__doc__.splitlines()[0])
     p.add_argument("--data", default=".cache/bench/epoch-data")
-    p.add_argument("--config", default="configs/shapes-unet.yaml")
+    p.add_argument("--config", default="bench/epoch/shapes-unet.yaml")
     p.add_argument("--layout", choices=["default", "cl"], default="default")
     a = p.parse_args()
     set_threads(a.threads)
