@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readSafetensorsMetadata } from '../io/safetensors.js';
 import type { Module } from '../nn/index.js';
-import type { InferenceOptions } from '../predict/inference.js';
+import type { FlipMode, InferenceOptions } from '../predict/inference.js';
 import type { Forward } from '../predict/forward.js';
 import type { BackendChoice } from '../ort/choose.js';
 import type { OnnxModel } from '../ort/session.js';
@@ -31,7 +31,7 @@ export interface ModelFlags {
   numClasses?: number;
   labelMap?: string;
   scales?: number[];
-  flip?: boolean;
+  flip?: FlipMode;
   window?: number;
   overlap: number;
   threshold: number;
@@ -52,7 +52,7 @@ export function addModelOptions(cmd: Command): Command {
     .option('--num-classes <n>', "classes the weights were trained for (default: the label map's, else the weight name's, else the model's default)", positive('--num-classes'))
     .option('--label-map <file>', "label map (JSON/YAML) with class names and colours (default: the data's, else the weights' classes; VOC colours)")
     .option('--scales <list>', 'test-time scales to average, e.g. 0.5,0.75,1,1.25,1.5,1.75', numberList('--scales'))
-    .option('--flip', 'also average the horizontally flipped image')
+    .addOption(new Option('--flip [direction]', 'also average mirrored images: horizontal (the default), vertical, or both (4 passes)').choices(['horizontal', 'vertical', 'both']))
     .option('--window <n>', 'sliding-window inference with windows of n pixels (images larger than the training crop)', positive('--window'))
     .addOption(new Option('--overlap <f>', 'share of a window its neighbour overlaps').default(1 / 3, '1/3').argParser(Number))
     .option('--threshold <f>', 'one-channel (binary) models: foreground at this probability or above', Number, 0.5)
@@ -250,7 +250,7 @@ interface SavedRun {
   /** model.head of the run's config: a submodule replaced by conv3x3-BN-ReLU-Dropout-conv1x1. */
   head?: { replace: string; hidden: number; dropout: number };
   /** test.scales / test.flip of the run's config. */
-  inference?: { scales?: number[]; flip?: boolean };
+  inference?: { scales?: number[]; flip?: FlipMode };
 }
 
 function savedBySegkit(weights: string | undefined): SavedRun | undefined {

@@ -18,11 +18,25 @@ export interface SlidingWindow {
   overlap?: number;
 }
 
+export const FLIP_MODES = ['horizontal', 'vertical', 'both'] as const;
+export type FlipMode = boolean | (typeof FLIP_MODES)[number];
+
+/** The dims each pass mirrors ([] the input as it is) for a flip mode. */
+export function flipPasses(flip: FlipMode | undefined): number[][] {
+  if (!flip) return [[]];
+  if (flip === true || flip === 'horizontal') return [[], [3]];
+  if (flip === 'vertical') return [[], [2]];
+  return [[], [3], [2], [2, 3]];
+}
+
 export interface InferenceOptions {
   /** Input scales to average (default [1]); each result is resized back to the input's size. */
   scales?: number[];
-  /** Also average the horizontally flipped input (flipped back). */
-  flip?: boolean;
+  /**
+   * Also average mirrored inputs (each result mirrored back): true or 'horizontal' the left-right
+   * mirror, 'vertical' the upside-down one, 'both' those two and their combination (4 passes).
+   */
+  flip?: FlipMode;
   /** Run the model on overlapping windows instead of the whole (scaled) image. */
   window?: SlidingWindow;
 }
@@ -91,7 +105,7 @@ export async function slidingWindowLogits(model: Module | Forward, x: Tensor, wi
 
 /**
  * Class probabilities (N, K, H, W) at x's size, averaged over `scales` and, with `flip`, the
- * mirrored input; each pass whole or, with `window`, by sliding windows. A Module is run as it is
+ * mirrored inputs; each pass whole or, with `window`, by sliding windows. A Module is run as it is
  * given (call model.eval() first) without recording gradients. The caller owns the result.
  */
 export async function predictProbabilities(model: Module | Forward, x: Tensor, opts: InferenceOptions = {}): Promise<Tensor> {
@@ -103,16 +117,16 @@ export async function predictProbabilities(model: Module | Forward, x: Tensor, o
   let passes = 0;
   try {
     for (const scale of scales) {
-      for (const flipped of opts.flip ? [false, true] : [false]) {
+      for (const dims of flipPasses(opts.flip)) {
         const input = inferenceMode(() => tidy(() => {
           let i = scale === 1 ? x : F.interpolate(x, { size: [Math.max(1, Math.round(h * scale)), Math.max(1, Math.round(w * scale))], mode: 'bilinear', alignCorners: false });
-          if (flipped) i = op('flip', i, [3]);
+          if (dims.length) i = op('flip', i, dims);
           return i;
         }));
         const logits = await settle((t) => (opts.window ? slidingWindowLogits(forward, t, opts.window) : forward(t)), input, input !== x);
         const p = inferenceMode(() => tidy(() => {
           let l = logits;
-          if (flipped) l = op('flip', l, [3]);
+          if (dims.length) l = op('flip', l, dims);
           if (scale !== 1) l = F.interpolate(l, { size: [h, w], mode: 'bilinear', alignCorners: false });
           return toProbabilities(l);
         }));

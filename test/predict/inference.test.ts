@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as torch from '../../src/torch/index.js';
 import { Conv2d, Sequential } from '../../src/nn/index.js';
 import { create } from '../../src/models/index.js';
-import { predictProbabilities, slidingWindowLogits, windowStarts } from '../../src/predict/inference.js';
+import { predictProbabilities, slidingWindowLogits, windowStarts, type FlipMode } from '../../src/predict/inference.js';
 import type { Forward } from '../../src/predict/forward.js';
 import { checkLeaksEachTest } from '../leak.js';
 
@@ -57,6 +57,25 @@ test('flip and scales: the average of each pass\'s probabilities, flipped back a
     assert.ok(maxDiff(got.sum(1), torch.ones([1, 20, 30])) < 1e-5, 'probabilities sum to 1 over classes');
   }));
   got.dispose();
+  x.dispose();
+  model.dispose();
+});
+
+test('flip directions: vertical mirrors the rows, both averages the four mirrors, true is horizontal', async () => {
+  torch.manualSeed(3);
+  const model = new Sequential(new Conv2d(3, 4, 3, { padding: 1 })).eval();
+  const x = torch.randn([1, 3, 12, 17]);
+  const mirror = (dims: number[]) => (t: torch.Tensor): torch.Tensor => torch.op('flip', t, dims);
+  const pass = (dims: number[]) => (dims.length ? mirror(dims)(model.call(mirror(dims)(x))) : model.call(x)).softmax(1);
+  const cases: Array<[FlipMode, number[][]]> = [[true, [[], [3]]], ['horizontal', [[], [3]]], ['vertical', [[], [2]]], ['both', [[], [3], [2], [2, 3]]]];
+  for (const [flip, passes] of cases) {
+    const got = await predictProbabilities(model, x, { flip });
+    torch.inferenceMode(() => torch.tidy(() => {
+      const expected = passes.map(pass).reduce((a, b) => a.add(b)).div(passes.length);
+      assert.ok(maxDiff(got, expected) < 1e-6, `${flip}: max diff ${maxDiff(got, expected)}`);
+    }));
+    got.dispose();
+  }
   x.dispose();
   model.dispose();
 });
