@@ -103,7 +103,7 @@ export async function loadModel(o: ModelFlags, data?: DataClasses): Promise<Load
     return { ...onnx, inference };
   }
   if (onnxWeights) throw new Error(`${onnxWeights} is an ONNX model: run it with --backend ort (or as --onnx beside the libtorch weights with --backend auto)`);
-  const torch = await loadTorch(o, data);
+  const torch = await loadTorch(o, saved, data);
   if (backend === 'torch') return { ...torch, inference };
   try {
     return { ...(await loadAuto(o, torch, onnxFile, data)), inference };
@@ -161,10 +161,11 @@ export type LoadedTorchModel = Loaded & { model: Module; options: Record<string,
 /** The libtorch model alone (what segkit export needs), whatever --backend says. */
 export async function loadTorchModel(o: ModelFlags, data?: DataClasses): Promise<LoadedTorchModel> {
   if (o.threads) (await import('../torch/index.js')).setNumThreads(o.threads);
-  return loadTorch(o, data);
+  return loadTorch(o, savedBySegkit(o.weights), data);
 }
 
-async function loadTorch(o: ModelFlags, data?: DataClasses): Promise<LoadedTorchModel> {
+/** `saved`: what segkit train stored in o.weights (read once by the caller). */
+async function loadTorch(o: ModelFlags, saved: SavedRun | undefined, data?: DataClasses): Promise<LoadedTorchModel> {
   const [{ createAsync, weightsOf, replaceWithConvHead, loadPretrained, describeLoad }, { compiledLabelMap, parseLabelMap, vocPalette }, { readConfigFile }, { moduleForward }] = await Promise.all([
     import('../models/index.js'),
     import('../data/labelmap.js'),
@@ -172,7 +173,6 @@ async function loadTorch(o: ModelFlags, data?: DataClasses): Promise<LoadedTorch
     import('../predict/forward.js'),
   ]);
   const labelMap = o.labelMap ? compiledLabelMap(parseLabelMap(readConfigFile(o.labelMap), o.labelMap)) : undefined;
-  const saved = savedBySegkit(o.weights);
   const name = o.model ?? saved?.model;
   if (name === undefined) throw new Error('which model? give --model (segkit models lists them), or --weights with a best.safetensors that segkit train wrote');
   const named = labelMap?.classes ?? data?.classes ?? saved?.classes;
