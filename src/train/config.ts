@@ -121,7 +121,7 @@ const ema = section({
 
 const test = section({
   scales: z.array(z.number().positive()).min(1).optional().describe('test-time scales averaged by segkit eval/predict with this run\'s weights, e.g. [0.5, 0.75, 1, 1.25, 1.5, 1.75] (recorded in best/last.safetensors; validation during training stays single-scale)'),
-  flip: z.union([z.boolean(), z.enum(['horizontal', 'vertical', 'both'])]).default(false).describe('segkit eval/predict also average mirrored images: true/horizontal, vertical, or both (4 passes); recorded like test.scales'),
+  flip: z.union([z.boolean(), z.enum(['horizontal', 'vertical', 'both'])], { error: 'takes true, false, horizontal, vertical or both' }).default(false).describe('segkit eval/predict also average mirrored images: true/horizontal, vertical, or both (4 passes); recorded like test.scales'),
 });
 
 // The loss: src/losses' spec (output, ignoreIndex, auxWeight, terms), cross-entropy by default.
