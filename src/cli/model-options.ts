@@ -11,6 +11,7 @@ import type { Forward } from '../predict/forward.js';
 import type { BackendChoice } from '../ort/choose.js';
 import type { OnnxModel } from '../ort/session.js';
 import type { Palette } from '../data/overlay.js';
+import type { LabelMap } from '../data/labelmap.js';
 import type { NormalizeParams } from '../data/transforms/normalize.js';
 
 export const numberList = (name: string) => (v: string): number[] => {
@@ -164,15 +165,21 @@ export async function loadTorchModel(o: ModelFlags, data?: DataClasses): Promise
   return loadTorch(o, savedBySegkit(o.weights), data);
 }
 
+/** The label map of --label-map, when given. */
+async function labelMapFlag(o: ModelFlags): Promise<LabelMap | undefined> {
+  if (!o.labelMap) return undefined;
+  const [{ compiledLabelMap, parseLabelMap }, { readConfigFile }] = await Promise.all([import('../data/labelmap.js'), import('../data/doctor/input.js')]);
+  return compiledLabelMap(parseLabelMap(readConfigFile(o.labelMap), o.labelMap));
+}
+
 /** `saved`: what segkit train stored in o.weights (read once by the caller). */
 async function loadTorch(o: ModelFlags, saved: SavedRun | undefined, data?: DataClasses): Promise<LoadedTorchModel> {
-  const [{ createAsync, weightsOf, replaceWithConvHead, loadPretrained, describeLoad }, { compiledLabelMap, parseLabelMap, vocPalette }, { readConfigFile }, { moduleForward }] = await Promise.all([
+  const [{ createAsync, weightsOf, replaceWithConvHead, loadPretrained, describeLoad }, { vocPalette }, { moduleForward }, labelMap] = await Promise.all([
     import('../models/index.js'),
     import('../data/labelmap.js'),
-    import('../data/doctor/input.js'),
     import('../predict/forward.js'),
+    labelMapFlag(o),
   ]);
-  const labelMap = o.labelMap ? compiledLabelMap(parseLabelMap(readConfigFile(o.labelMap), o.labelMap)) : undefined;
   const name = o.model ?? saved?.model;
   if (name === undefined) throw new Error('which model? give --model (segkit models lists them), or --weights with a best.safetensors that segkit train wrote');
   const named = labelMap?.classes ?? data?.classes ?? saved?.classes;
@@ -215,12 +222,7 @@ async function loadTorch(o: ModelFlags, saved: SavedRun | undefined, data?: Data
 
 /** An exported model: classes, colours and normalisation from the command line, else the data, else the file's metadata. */
 async function loadOnnx(o: ModelFlags, file: string, data?: DataClasses): Promise<Loaded & { bytes: Uint8Array }> {
-  const [{ openOnnx }, { compiledLabelMap, parseLabelMap, vocPalette }, { readConfigFile }] = await Promise.all([
-    import('../ort/session.js'),
-    import('../data/labelmap.js'),
-    import('../data/doctor/input.js'),
-  ]);
-  const labelMap = o.labelMap ? compiledLabelMap(parseLabelMap(readConfigFile(o.labelMap), o.labelMap)) : undefined;
+  const [{ openOnnx }, { vocPalette }, labelMap] = await Promise.all([import('../ort/session.js'), import('../data/labelmap.js'), labelMapFlag(o)]);
   const onnx = await openOnnx(file, { threads: o.threads });
   const meta = onnx.metadata;
   if (o.numClasses !== undefined && onnx.outputChannels !== undefined && Math.max(o.numClasses, 2) !== Math.max(onnx.outputChannels, 2)) {
