@@ -57,6 +57,13 @@ export interface DataLoaderOptions {
    * loader's CPU time on 512x512 batches). Default false: every batch gets fresh arrays.
    */
   recycle?: boolean;
+  /**
+   * Data-parallel training: this loader is process `rank` of `count`, each taking its own
+   * `batchSize` samples of every global batch of batchSize x count (same seed, same order on
+   * every rank, so together they see each sample once per epoch). An incomplete last global
+   * batch is left out of that epoch, so every rank has the same number of batches.
+   */
+  shard?: { rank: number; count: number };
 }
 
 export interface LoaderState {
@@ -68,6 +75,8 @@ export interface LoaderState {
   shuffle: boolean;
   dropLast: boolean;
   samples: number;
+  /** Data-parallel processes the batches were sharded over (absent: 1). */
+  shards?: number;
 }
 
 /** A sample left out of its batch because its file was bad and the dataset's policy is 'skip'. */
@@ -304,6 +313,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   readonly prefetch: number;
   readonly ignoreIndex: number;
   readonly recycle: boolean;
+  readonly shard: { rank: number; count: number };
   readonly compose: Compose;
   /** Bad files left out of their batches so far (dataset policy 'skip'). */
   readonly skipped: SkippedSample[] = [];
@@ -331,6 +341,11 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.dropLast = options.dropLast ?? false;
     this.recycle = options.recycle ?? false;
     this.seed = options.seed ?? 0;
+    this.shard = options.shard ?? { rank: 0, count: 1 };
+    const { rank, count } = this.shard;
+    if (!Number.isInteger(count) || count < 1 || !Number.isInteger(rank) || rank < 0 || rank >= count) {
+      throw new Error(`DataLoader: shard needs integers 0 <= rank < count, got rank ${rank}, count ${count}`);
+    }
     if (!Number.isSafeInteger(this.seed) || this.seed < 0) throw new Error(`DataLoader: seed must be a non-negative integer, got ${this.seed}`);
     this.compose = new Compose(options.transform ?? [], { ignoreIndex: this.ignoreIndex });
     this.sampleModule = options.sampleModule === undefined ? DEFAULT_SAMPLE_MODULE : String(options.sampleModule);
@@ -342,6 +357,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   /** Batches per epoch. */
   get length(): number {
     const n = this.dataset.length;
+    if (this.shard.count > 1) return Math.floor(n / (this.batchSize * this.shard.count));
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
@@ -360,6 +376,7 @@ export class DataLoader implements AsyncIterable<Batch> {
       shuffle: this.shuffle,
       dropLast: this.dropLast,
       samples: this.dataset.length,
+      ...(this.shard.count > 1 ? { shards: this.shard.count } : {}),
     };
   }
 
@@ -367,6 +384,9 @@ export class DataLoader implements AsyncIterable<Batch> {
   loadState(state: LoaderState): void {
     if (this.iterating) throw new Error('DataLoader.loadState: cannot change the position while an iteration is running');
     const mine = this.state();
+    if ((state.shards ?? 1) !== (mine.shards ?? 1)) {
+      throw new Error(`DataLoader.loadState: the saved state was sharded over ${state.shards ?? 1} data-parallel process(es) but this loader over ${mine.shards ?? 1}; resuming would give different batches. Resume with the saved train.processes.`);
+    }
     for (const key of ['seed', 'batchSize', 'shuffle', 'dropLast', 'samples'] as const) {
       if (state[key] !== undefined && state[key] !== mine[key]) {
         throw new Error(`DataLoader.loadState: the saved state has ${key} ${state[key]} but this loader has ${mine[key]}; resuming would give different batches. Build the loader with the saved settings.`);
@@ -408,7 +428,7 @@ export class DataLoader implements AsyncIterable<Batch> {
         // The consumer asks for batch b: the batch before the previous one may be reused.
         while (this.held.length > 1) this.release(this.held.shift()!);
         while (next < nb && next < b + ahead) {
-          const indices = Array.from(order.subarray(next * this.batchSize, Math.min((next + 1) * this.batchSize, order.length)));
+          const indices = this.batchIndices(order, next);
           const p = this.numWorkers > 0 ? this.runOnWorker(epoch, indices) : this.runHere(epoch, indices);
           p.catch(() => {}); // rejections surface when the batch's turn comes
           pending.set(next, p);
@@ -427,6 +447,12 @@ export class DataLoader implements AsyncIterable<Batch> {
       this.iterating = false;
       if (pending.size > 0) this.cancelJobs();
     }
+  }
+
+  /** Dataset indices of batch `b` of an epoch with order `order` (this rank's part when sharded). */
+  private batchIndices(order: Int32Array, b: number): number[] {
+    const start = (b * this.shard.count + this.shard.rank) * this.batchSize;
+    return Array.from(order.subarray(start, Math.min(start + this.batchSize, order.length)));
   }
 
   private async runHere(epoch: number, indices: number[]): Promise<Result> {

@@ -8,6 +8,8 @@ import { defaultEvaluator, defaultLoss } from './defaults.js';
 import { Trainer, type FitResult, type TrainerHooks } from './trainer.js';
 import { splitToCsv } from '../data/splits.js';
 import { join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { DataParallel } from './parallel/leader.js';
 
 export interface RunOptions {
   resume?: boolean;
@@ -17,9 +19,12 @@ export interface RunOptions {
   handleSigint?: boolean;
 }
 
-export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Promise<FitResult> {
+export async function runTraining(config: TrainConfig, opts: RunOptions = {}): Promise<FitResult> {
+  const processes = config.train.processes;
+  // data-parallel processes share the cores: each gets its part unless threads says otherwise
+  const cfg = processes > 1 && config.threads === undefined ? { ...config, threads: Math.max(1, Math.floor(availableParallelism() / processes)) } : config;
   await prepareWeights(cfg); // named pretrained weights downloaded once, before the data is read
-  const data = await buildData(cfg);
+  const data = await buildData(cfg, processes > 1 ? { shard: { rank: 0, count: processes } } : {});
   const print = opts.print ?? console.log;
   if (data.stats) describeStats(cfg, data, print);
   const model = buildModel(cfg, data.task);
@@ -27,7 +32,15 @@ export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Prom
   const loss = defaultLoss(cfg, data.task, data.stats && weightsByName(data.stats)); // plug point: buildLoss(cfg.loss) from src/losses
   let trainer: Trainer | undefined;
   let onSigint: (() => void) | undefined;
+  let parallel: DataParallel | undefined;
   try {
+    let hooks = opts.hooks;
+    if (processes > 1) {
+      if (hooks?.startStep || hooks?.reduceGradients) throw new Error('train.processes > 1 runs its own startStep/reduceGradients hooks; leave them out of RunOptions.hooks');
+      parallel = await DataParallel.start(cfg, model, optimizer.paramGroups.flatMap((g) => g.params));
+      const dp = parallel;
+      hooks = { ...hooks, startStep: (info) => dp.startStep(info), reduceGradients: (params, losses) => dp.reduceGradients(params, losses) };
+    }
     const scheduler = buildScheduler(cfg, optimizer, totalSteps(cfg, data.trainLoader));
     trainer = new Trainer({
       config: cfg,
@@ -45,7 +58,7 @@ export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Prom
         ...(data.labelMap ? { 'labelmap.json': JSON.stringify(data.labelMap, null, 1) + '\n' } : {}),
       },
       ...(data.task.classNames ? { classNames: data.task.classNames } : {}),
-      ...(opts.hooks ? { hooks: opts.hooks } : {}),
+      ...(hooks ? { hooks } : {}),
       ...(opts.print ? { print: opts.print } : {}),
     });
     if (opts.handleSigint) {
@@ -58,7 +71,8 @@ export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Prom
       };
       process.on('SIGINT', onSigint);
     }
-    print(`training ${cfg.model.name} on ${cfg.data.path}: ${data.train.length} train / ${data.val.length} val images, ${data.task.numClasses} classes, ${trainer.total} steps (${data.trainLoader.length} batches of ${cfg.data.batchSize} per epoch) -> ${trainer.runDir}`);
+    const batches = processes > 1 ? `${data.trainLoader.length} batches of ${cfg.data.batchSize} x ${processes} processes` : `${data.trainLoader.length} batches of ${cfg.data.batchSize}`;
+    print(`training ${cfg.model.name} on ${cfg.data.path}: ${data.train.length} train / ${data.val.length} val images, ${data.task.numClasses} classes, ${trainer.total} steps (${batches} per epoch) -> ${trainer.runDir}`);
     const result = await trainer.fit({ resume: opts.resume ?? false });
     const heldOut = data.split.names.filter((n) => n !== cfg.data.trainPart && n !== cfg.data.valPart && data.split.parts[n]!.length > 0);
     if (!result.interrupted && heldOut.length > 0 && result.best) {
@@ -66,6 +80,7 @@ export async function runTraining(cfg: TrainConfig, opts: RunOptions = {}): Prom
     }
     return result;
   } finally {
+    await parallel?.close();
     if (onSigint) process.off('SIGINT', onSigint);
     trainer?.dispose();
     loss.dispose?.();

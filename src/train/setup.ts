@@ -63,8 +63,8 @@ function withNormalize(steps: StepConfig[], params: NormalizeParams | undefined)
   return steps.map((s) => (s.name === 'normalize' ? { ...s, mean: [...params.mean], std: [...params.std] } : s));
 }
 
-/** Opens the dataset, splits it and builds the loaders. */
-export async function buildData(cfg: TrainConfig): Promise<RunData> {
+/** Opens the dataset, splits it and builds the loaders (`shard`: this process's part of each batch in data-parallel training). */
+export async function buildData(cfg: TrainConfig, opts: { shard?: { rank: number; count: number } } = {}): Promise<RunData> {
   const d = cfg.data;
   const opened = await openInput(d.path, { ...(d.labelMap ? { labelMap: d.labelMap } : {}), ...(d.maskMode ? { maskMode: d.maskMode } : {}) }).catch((e: Error) => {
     throw new Error(`data.path: ${e.message}`, { cause: e });
@@ -89,7 +89,7 @@ export async function buildData(cfg: TrainConfig): Promise<RunData> {
   const normalize = normalizeOf(cfg, stats);
   const trainSteps = withNormalize(d.transforms ?? (d.crop !== undefined ? trainPreset(d.crop) : [{ name: 'normalize' }]), normalize);
   const valSteps = withNormalize(d.valTransforms ?? (d.crop !== undefined ? evalPreset(d.crop) : [{ name: 'normalize' }]), normalize);
-  const trainLoader = new DataLoader(train, { batchSize: d.batchSize, shuffle: true, seed: cfg.seed, dropLast: d.dropLast, numWorkers: d.numWorkers, transform: trainSteps, ignoreIndex });
+  const trainLoader = new DataLoader(train, { batchSize: d.batchSize, shuffle: true, seed: cfg.seed, dropLast: d.dropLast, numWorkers: d.numWorkers, transform: trainSteps, ignoreIndex, ...(opts.shard ? { shard: opts.shard } : {}) });
   const valLoader = new DataLoader(val, { batchSize: d.valBatchSize ?? d.batchSize, numWorkers: d.numWorkers, transform: valSteps, ignoreIndex });
   return { train, val, task, trainLoader, valLoader, split, ...(train.labelMap ? { labelMap: train.labelMap.spec } : {}), ...(stats ? { stats } : {}), ...(normalize ? { normalize } : {}) };
 }

@@ -13,15 +13,13 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Module } from '../nn/index.js';
-import { autocast, keep, noGrad, runAsync, tidy, type Tensor } from '../torch/index.js';
+import { keep, noGrad, runAsync, type Tensor } from '../torch/index.js';
 import { clipGradNorm_, ReduceLROnPlateau, type Optimizer } from '../optim/index.js';
 import type { DataLoader } from '../data/loader.js';
 import { SegDataset } from '../data/dataset.js';
 import type { StepConfig } from '../data/transforms/index.js';
-import { batchToTensors } from '../data/to-tensors.js';
 import type { Batch } from '../data/types.js';
 import { writeFileAtomic } from '../data/splits.js';
-import type { SegmentationOutput } from '../models/segmentation.js';
 import { configDiff, type TrainConfig } from './config.js';
 import type { Evaluator, LossFn } from './defaults.js';
 import { describeNames, evaluatePass, formatSummary, improves } from './validation.js';
@@ -34,13 +32,21 @@ import { ModelEma } from './ema.js';
 import { EventWriter } from '../io/tensorboard.js';
 import { rngState, seedStep } from './rng.js';
 import { totalSteps, type RunScheduler } from './setup.js';
+import { forwardBackward } from './step.js';
 
 export interface TrainerHooks {
   /**
-   * Called after the last backward of each step, before clipping and the optimizer step, with
-   * the parameters being optimized: where a data-parallel mode all-reduces the gradients.
+   * Called before the first forward of each step: `position` is the index in epoch `epoch`
+   * (0-based) of the step's first batch, `batches` how many batches the step adds up
+   * (train.gradAccum). Where a data-parallel mode hands the weights and the step to the others.
    */
-  reduceGradients?(params: Tensor[]): void | Promise<void>;
+  startStep?(info: { step: number; epoch: number; position: number; batches: number }): void | Promise<void>;
+  /**
+   * Called after the last backward of each step, before clipping and the optimizer step, with
+   * the parameters being optimized and the step's loss values: where a data-parallel mode
+   * all-reduces the gradients. May return the loss values averaged over all processes.
+   */
+  reduceGradients?(params: Tensor[], losses: Record<string, number>): void | Record<string, number> | Promise<void | Record<string, number>>;
   /** Every record written to train.jsonl. */
   onRecord?(record: Record<string, unknown>): void;
 }
@@ -221,34 +227,8 @@ export class Trainer {
   // ---- one step, in phases ----
 
   /** Forward, loss and backward of one batch, its gradient scaled by `scale`. Returns the loss values. */
-  async forwardBackward(batch: Batch, scale: number): Promise<Record<string, number>> {
-    const { model, loss } = this.parts;
-    const amp = this.cfg.train.amp;
-    const channelsLast = this.cfg.model.channelsLast;
-    const names: string[] = ['loss'];
-    const plain: Record<string, number> = {};
-    // runAsync runs the closure at once (it queues the ops), so names are known when it returns
-    const values = await runAsync(() =>
-      tidy(() => {
-        const { images, masks } = batchToTensors(batch, { channelsLast });
-        if (!masks) throw new Error('Trainer: a training batch has no masks; semantic training needs a mask per image');
-        const forward = () => loss(model.call(images) as SegmentationOutput, masks);
-        const r = amp ? autocast('cpu', forward) : forward();
-        r.total.mul(scale).backward();
-        const kept: Tensor[] = [r.total.detach()];
-        for (const [k, v] of Object.entries(r.terms ?? {})) {
-          if (typeof v === 'number') plain[k] = v;
-          else (names.push(k), kept.push(v.detach()));
-        }
-        return kept;
-      }),
-    );
-    const out: Record<string, number> = {};
-    values.forEach((t, i) => {
-      out[names[i]!] = t.item();
-      t.dispose();
-    });
-    return { ...out, ...plain };
+  forwardBackward(batch: Batch, scale: number): Promise<Record<string, number>> {
+    return forwardBackward(this.parts.model, this.parts.loss, batch, scale, { amp: this.cfg.train.amp, channelsLast: this.cfg.model.channelsLast });
   }
 
   /** Clipping, the non-finite check, then the optimizer step (or a skip), EMA and zeroing the grads. */
@@ -416,13 +396,13 @@ export class Trainer {
           if (group.length === 0) {
             seedStep(this.cfg.seed, this.step);
             if (this.cfg.train.nonFinite === 'skip') this.snapshotBuffers();
+            await this.parts.hooks?.startStep?.({ step: this.step, epoch, position: b, batches: groupSize });
           }
           group.push(await this.forwardBackward(batch, 1 / groupSize));
           if (group.length < groupSize) continue;
 
-          const losses = averaged(group);
+          const losses = (await this.parts.hooks?.reduceGradients?.(this.params, averaged(group))) ?? averaged(group);
           group = [];
-          await this.parts.hooks?.reduceGradients?.(this.params);
           const stepLr = lr(); // the lr this step uses (the scheduler then sets the next one)
           const outcome = await this.applyStep(losses, epoch + 1);
           if (scheduler && !(scheduler instanceof ReduceLROnPlateau)) scheduler.step();
