@@ -89,7 +89,10 @@ export async function openOnnx(file: string | { bytes: Uint8Array; source: strin
       const y = out[outputName]!;
       try {
         if (y.type !== 'float32') throw new Error(`${source}: output ${outputName} is ${y.type}; segkit reads float32 logits`);
-        return tensor(y.data as Float32Array, { shape: [...y.dims] });
+        // the logits stay in ONNX Runtime's output array (no copy): the tensor holds a
+        // reference to it, and dispose() below only drops the ort.Tensor's own
+        const data = y.data as Float32Array;
+        return data.byteOffset % 4 === 0 ? tensor(data, { shape: [...y.dims], copy: false }) : tensor(data, { shape: [...y.dims] });
       } finally {
         for (const t of Object.values(out)) t.dispose();
       }
