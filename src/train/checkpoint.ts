@@ -43,6 +43,8 @@ export interface TrainState {
   lastMetrics: Record<string, number> | null;
   /** The run ended here (all steps done, or early stopping): resuming it trains no further. */
   finished: boolean;
+  /** Whether the steps run under bfloat16 autocast, as train.amp 'auto' chose it (absent: the config's train.amp). */
+  amp?: boolean;
   savedAt: string;
 }
 

@@ -87,7 +87,7 @@ const train = section({
   iterations: int1.optional().describe('optimizer steps to train instead of epochs'),
   gradAccum: int1.default(1).describe('batches whose gradients add up into one optimizer step'),
   gradClip: z.number().positive().optional().describe('clip the global gradient L2 norm to this (default: no clipping)'),
-  amp: z.boolean().default(false).describe('mixed precision: bfloat16 autocast on CPU'),
+  amp: z.union([z.boolean(), z.literal('auto')]).default(false).describe("mixed precision: bfloat16 autocast on CPU; 'auto' times both on the first batch and uses bfloat16 where it is at least 10% faster on this machine (recorded in the run, so --resume keeps the choice)"),
   processes: int1.default(1).describe('data-parallel processes on this machine, each with its own data.batchSize samples per step and `threads` libtorch threads; gradients averaged (effective batch data.batchSize x processes)'),
   nonFinite: z.enum(['stop', 'skip']).default('stop').describe('on a NaN/Inf loss or gradient: stop with the loss terms, or skip the step'),
   maxSkipped: int0.default(10).describe('with nonFinite skip: stop after this many skipped steps'),

@@ -402,6 +402,24 @@ test('amp: bfloat16 autocast trains with finite losses and float32 weights', asy
   }
 });
 
+test("train.amp 'auto': times both precisions on the first batch, records the choice, and trains exactly as that choice set by hand", async () => {
+  const auto = config({ train: { iterations: 3, amp: 'auto' }, checkpoint: { every: 1, unit: 'iteration' } });
+  await runTraining(auto, { print: () => {} });
+  const dir = join(auto.outDir, auto.name);
+  const rec = JsonlLog.read(join(dir, 'train.jsonl')).find((r) => r.type === 'amp')!;
+  assert.ok(rec, 'an amp record in train.jsonl');
+  assert.ok((rec.msFloat32 as number) > 0 && (rec.msBfloat16 as number) > 0);
+  assert.equal(rec.choice, (rec.msBfloat16 as number) < 0.9 * (rec.msFloat32 as number) ? 'bfloat16' : 'float32');
+  const state = JSON.parse(readFileSync(join(dir, 'checkpoints', readdirSync(join(dir, 'checkpoints')).sort().at(-1)!, 'state.json'), 'utf8'));
+  assert.equal(state.amp, rec.choice === 'bfloat16', 'the checkpoint keeps the choice for --resume');
+  // the measurement leaves nothing behind: the same run with the choice written in the config
+  const fixed = config({ train: { iterations: 3, amp: rec.choice === 'bfloat16' } });
+  await runTraining(fixed, { print: () => {} });
+  const a = readSafetensors(join(dir, 'last.safetensors')).tensors;
+  const b = readSafetensors(join(fixed.outDir, fixed.name, 'last.safetensors')).tensors;
+  for (const [k, t] of a) assert.ok(Buffer.from(t.data).equals(Buffer.from(b.get(k)!.data)), `${k} differs`);
+});
+
 test('runTraining writes runs/<name>/: config.json, train.jsonl (loss and scheduled lr per step, metrics per validation), TensorBoard scalars, checkpoints, best, last, samples and report.html', async () => {
   const cfg = config({
     train: { iterations: 6 },

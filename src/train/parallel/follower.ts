@@ -52,7 +52,7 @@ async function follow(): Promise<void> {
       for (let k = 0; k < m.batches; k++) {
         const next = await batches.next();
         if (next.done) throw new Error(`data-parallel process ${rank}: the loader ended before batch ${m.position + k} of epoch ${m.epoch}`);
-        losses.push(await forwardBackward(model, loss, next.value, 1 / m.batches, { amp: cfg.train.amp, channelsLast: cfg.model.channelsLast }));
+        losses.push(await forwardBackward(model, loss, next.value, 1 / m.batches, { amp: m.amp, channelsLast: cfg.model.channelsLast }));
       }
       const { values, has } = gatherGrads(params);
       for (const p of params) p.grad = undefined;

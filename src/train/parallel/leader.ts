@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { Module } from '../../nn/index.js';
 import type { Tensor } from '../../torch/index.js';
 import type { TrainConfig } from '../config.js';
-import type { TrainerHooks } from '../trainer.js';
+import type { StepInfo, TrainerHooks } from '../trainer.js';
 import { floatBuffers, gather, gatherGrads, scatter, scatterGrads } from './flat.js';
 import { exchangeDir, gradsFile, Inbox, meanLosses, removeExchangeDir, weightsFile, type FromFollower, type GradsMessage, type ToFollower } from './messages.js';
 
@@ -66,7 +66,7 @@ export class DataParallel implements Required<Pick<TrainerHooks, 'startStep' | '
     return dp;
   }
 
-  startStep(info: { step: number; epoch: number; position: number; batches: number }): void {
+  startStep(info: StepInfo): void {
     this.step = info.step;
     weightsFile(this.dir).write(gather([...this.params, ...this.buffers]));
     for (const f of this.followers) f.child.send({ type: 'step', ...info } satisfies ToFollower);

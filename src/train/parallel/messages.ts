@@ -24,6 +24,8 @@ export interface StepMessage {
   epoch: number;
   position: number;
   batches: number;
+  /** Under bfloat16 autocast (train.amp, or what 'auto' chose). */
+  amp: boolean;
 }
 export type ToFollower = StartMessage | StepMessage | { type: 'stop' };
 
