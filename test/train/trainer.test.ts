@@ -408,8 +408,8 @@ test("train.amp 'auto': times both precisions on the first batch, records the ch
   const dir = join(auto.outDir, auto.name);
   const rec = JsonlLog.read(join(dir, 'train.jsonl')).find((r) => r.type === 'amp')!;
   assert.ok(rec, 'an amp record in train.jsonl');
-  assert.ok((rec.msFloat32 as number) > 0 && (rec.msBfloat16 as number) > 0);
-  assert.equal(rec.choice, (rec.msBfloat16 as number) < 0.9 * (rec.msFloat32 as number) ? 'bfloat16' : 'float32');
+  assert.ok((rec.cpuMsFloat32 as number) > 0 && (rec.cpuMsBfloat16 as number) > 0);
+  assert.equal(rec.choice, (rec.cpuMsBfloat16 as number) < 0.9 * (rec.cpuMsFloat32 as number) ? 'bfloat16' : 'float32');
   const state = JSON.parse(readFileSync(join(dir, 'checkpoints', readdirSync(join(dir, 'checkpoints')).sort().at(-1)!, 'state.json'), 'utf8'));
   assert.equal(state.amp, rec.choice === 'bfloat16', 'the checkpoint keeps the choice for --resume');
   // the measurement leaves nothing behind: the same run with the choice written in the config
