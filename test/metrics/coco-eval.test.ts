@@ -198,6 +198,25 @@ describe('COCO evaluation, hand cases', () => {
     assert.equal(r.stats.APs, -1); // the crowd region is small but never counted
   });
 
+  test('a detection with equal IoU to two gts takes the later one, leaving the first for the next detection', () => {
+    const g: CocoGroundTruth = {
+      images: [{ id: 1, width: 50, height: 50 }],
+      categories: [{ id: 1, name: 'a' }],
+      annotations: [
+        { id: 1, image_id: 1, category_id: 1, bbox: [10, 0, 10, 10], area: 100 },
+        { id: 2, image_id: 1, category_id: 1, bbox: [12, 0, 10, 10], area: 100 },
+      ],
+    };
+    const res: CocoResult[] = [
+      { image_id: 1, category_id: 1, bbox: [11, 0, 10, 10], score: 0.9 }, // IoU 9/11 with both
+      { image_id: 1, category_id: 1, bbox: [9, 0, 10, 10], score: 0.8 }, // 9/11 with gt 1, 7/13 with gt 2
+    ];
+    const r = coco.evaluateCoco(g, res, { iouType: 'bbox' });
+    const recallAt = (t: number) => r.recall[(t * 1 + 0) * 4 * 3 + 0 * 3 + 2];
+    assert.equal(r.params.iouThrs[5], 0.75);
+    assert.equal(recallAt(5), 1); // at IoU .75 both gts are found only if the first detection took gt 2
+  });
+
   test('no detections: AP and AR 0 where gts exist; a results entry for an unknown image is an error', () => {
     const r = coco.evaluateCoco(gt, [], { iouType: 'bbox' });
     assert.equal(r.stats.AP, 0);

@@ -74,15 +74,16 @@ export function evaluateCoco(gt: CocoGroundTruth, results: readonly CocoResult[]
   const gts = groupGroundTruth(gt, imgSet, catSet, p.iouType);
   const dts = groupResults(gt, results, imgSet, catSet, p.iouType);
 
-  // evals[k][a][i]: null where the image has neither gts nor detections of the category
+  // evals[k][a]: one entry per image (in id order) with gts or detections of the category
   const maxDet = p.maxDets[p.maxDets.length - 1];
-  const evals: (ImageEval | null)[][][] = p.categoryIds.map(() => p.areaRng.map(() => []));
+  const evals: ImageEval[][][] = p.categoryIds.map(() => p.areaRng.map(() => []));
   p.categoryIds.forEach((cat, k) => {
     for (const img of p.imageIds) {
       const g = gts.get(img)?.get(cat) ?? [];
       const d = sortDetections(dts.get(img)?.get(cat) ?? [], maxDet);
+      if (g.length === 0 && d.length === 0) continue;
       const ious = g.length && d.length ? iou(d, g, p.iouType) : new Float64Array(0);
-      p.areaRng.forEach((rng, a) => evals[k][a].push(g.length || d.length ? evaluateImage(g, d, ious, p.iouThrs, rng) : null));
+      p.areaRng.forEach((rng, a) => evals[k][a].push(evaluateImage(g, d, ious, p.iouThrs, rng)));
     }
   });
   const acc = accumulate(evals, p);
@@ -95,7 +96,7 @@ function iou(dt: Item[], gt: Item[], iouType: IouType): Float64Array {
 }
 
 /** COCOeval.accumulate: precision/recall curves over all images, per category, area, maxDets. */
-function accumulate(evals: (ImageEval | null)[][][], p: CocoEvalParams): Omit<CocoEvalResult, 'params' | 'stats'> {
+function accumulate(evals: ImageEval[][][], p: CocoEvalParams): Omit<CocoEvalResult, 'params' | 'stats'> {
   const T = p.iouThrs.length, R = p.recThrs.length, K = p.categoryIds.length, A = p.areaRng.length, M = p.maxDets.length;
   const precision = new Float64Array(T * R * K * A * M).fill(-1);
   const scores = new Float64Array(T * R * K * A * M).fill(-1);
@@ -103,38 +104,43 @@ function accumulate(evals: (ImageEval | null)[][][], p: CocoEvalParams): Omit<Co
   const at = (t: number, r: number, k: number, a: number, m: number) => (((t * R + r) * K + k) * A + a) * M + m;
   for (let k = 0; k < K; k++) {
     for (let a = 0; a < A; a++) {
-      const E = evals[k][a].filter((e): e is ImageEval => e !== null);
-      if (E.length === 0) continue;
+      const E = evals[k][a];
       const npig = E.reduce((s, e) => s + e.gtCounted, 0);
-      if (npig === 0) continue;
+      if (npig === 0) continue; // also when no image has gts or detections: stays -1
       for (let m = 0; m < M; m++) {
-        // every image's first maxDets detections, in one score order (stable: image order, then rank)
-        const src: [ImageEval, number][] = [];
-        for (const e of E) for (let d = 0; d < Math.min(e.scores.length, p.maxDets[m]); d++) src.push([e, d]);
-        src.sort((x, y) => y[0].scores[y[1]] - x[0].scores[x[1]]);
-        const nd = src.length;
+        // every image's first maxDets detections in one score order (stable: image order, then rank)
+        const keep = E.map((e) => Math.min(e.scores.length, p.maxDets[m]));
+        const nd = keep.reduce((s, n) => s + n, 0);
+        const sc = new Float64Array(nd);
+        const flag = new Uint8Array(T * nd); // (T, nd): 0 ignored, 1 true positive, 2 false positive
+        let o = 0;
+        E.forEach((e, i) => {
+          const D = e.scores.length;
+          for (let d = 0; d < keep[i]; d++, o++) {
+            sc[o] = e.scores[d];
+            for (let t = 0; t < T; t++) flag[t * nd + o] = e.ignored[t * D + d] ? 0 : e.matched[t * D + d] ? 1 : 2;
+          }
+        });
+        const order = Int32Array.from({ length: nd }, (_, i) => i).sort((i, j) => sc[j] - sc[i] || i - j);
         const rc = new Float64Array(nd), pr = new Float64Array(nd);
         for (let t = 0; t < T; t++) {
           let tp = 0, fp = 0;
-          src.forEach(([e, d], i) => {
-            const j = t * e.scores.length + d;
-            if (!e.ignored[j]) {
-              if (e.matched[j]) tp++;
-              else fp++;
-            }
+          for (let i = 0; i < nd; i++) {
+            const f = flag[t * nd + order[i]];
+            if (f === 1) tp++;
+            else if (f === 2) fp++;
             rc[i] = tp / npig;
             pr[i] = tp / (fp + tp + EPS);
-          });
-          recall[(((t * K + k) * A + a) * M) + m] = nd ? rc[nd - 1] : 0;
+          }
+          recall[((t * K + k) * A + a) * M + m] = nd ? rc[nd - 1] : 0;
           for (let i = nd - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i]; // precision envelope
           // each recall point takes the first detection reaching it (searchsorted, side left);
           // points beyond the last recall reached stay 0
           let i = 0;
           for (let r = 0; r < R; r++) {
             while (i < nd && rc[i] < p.recThrs[r]) i++;
-            const o = at(t, r, k, a, m);
-            precision[o] = i < nd ? pr[i] : 0;
-            scores[o] = i < nd ? src[i][0].scores[src[i][1]] : 0;
+            precision[at(t, r, k, a, m)] = i < nd ? pr[i] : 0;
+            scores[at(t, r, k, a, m)] = i < nd ? sc[order[i]] : 0;
           }
         }
       }
