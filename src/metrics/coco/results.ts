@@ -8,11 +8,13 @@ import { BadFileError } from '../../io/image.js';
 import { writeAtomic } from '../../io/atomic.js';
 import type { CocoGroundTruth, CocoResult, CocoRle, IouType } from './types.js';
 
-/** A row-major (H, W) mask (nonzero = inside) → COCO compressed RLE. */
-export function encodeMask(mask: ArrayLike<number>, height: number, width: number): CocoRle {
+/**
+ * A row-major (H, W) mask (nonzero = inside) → COCO compressed RLE. Probability masks are
+ * thresholded first (torchvision's reference evaluation keeps mask > 0.5).
+ */
+export function encodeMask(mask: Uint8Array, height: number, width: number): CocoRle {
   if (mask.length !== height * width) throw new Error(`mask has ${mask.length} values, but ${height}x${width} needs ${height * width}`);
-  const m = mask instanceof Uint8Array ? mask : Uint8Array.from(mask as ArrayLike<number>, (v) => (v ? 1 : 0));
-  return { size: [height, width], counts: rleToString(rleEncode(m, height, width).counts) };
+  return { size: [height, width], counts: rleToString(rleEncode(mask, height, width).counts) };
 }
 
 /** One image's detections, as a detector returns them. */
@@ -21,7 +23,7 @@ export interface ImageDetections {
   boxes: ArrayLike<number>; // (N, 4) x1, y1, x2, y2, row-major
   scores: ArrayLike<number>; // (N)
   labels: ArrayLike<number>; // (N) contiguous labels 1..K (0 is background)
-  masks?: readonly Uint8Array[]; // N row-major (H, W) 0/1 masks, pasted into the image
+  masks?: readonly Uint8Array[]; // N row-major (H, W) masks pasted into the image, nonzero inside (thresholded)
   height?: number; // image size, needed with masks
   width?: number;
 }
