@@ -4,3 +4,4 @@ export { ConfusionMatrix, type ConfusionMatrixOptions, type ConfusionMatrixJSON,
 export { classScores, summaryScores, nanMean, type ClassScores, type SummaryScores } from './scores.js';
 export type { PerImageScores, PerImageSums } from './per-image.js';
 export { formatClassTable, type ClassTableOptions } from './table.js';
+export * as coco from './coco/index.js';
