@@ -4,3 +4,4 @@ export { boxArea, boxIou, generalizedBoxIou, clipBoxesToImage, removeSmallBoxes,
 export { BoxCoder, BBOX_XFORM_CLIP } from './box-coder.js';
 export { nms, batchedNms } from './nms.js';
 export { roiAlign, convertBoxesToRoiFormat, type RoIAlignOptions } from './roi-align.js';
+export { LevelMapper, inferScale, setupScales, type LevelMapperOptions } from './level-mapper.js';

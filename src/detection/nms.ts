@@ -1,6 +1,6 @@
 // Non-maximum suppression with torchvision.ops.nms / batched_nms semantics:
-//   boxes are visited by score, highest first (ties in the order of the same libtorch sort the
-//   torchvision CPU kernel calls); a box is kept unless an already kept box overlaps it with
+//   boxes are visited by score, highest first (ties by index: a stable sort, as torchvision's
+//   CPU kernel); a box is kept unless an already kept box overlaps it with
 //   IoU > iouThreshold (strictly); the result is the kept indices (int64) in that visiting order.
 //
 // Built from ATen ops plus one loop in JavaScript, not a native kernel: the IoU of every pair is
@@ -32,8 +32,8 @@ export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor
   const n = boxes.size(0);
   if (n === 0) return emptyIndices(boxes);
   return tidy(() => {
-    // torchvision's CPU kernel: scores.sort(dim 0, descending), the unstable overload
-    const order = op('sort', scores, 0, true)[1];
+    // torchvision 0.14's CPU kernel sorts stably (ties by index); checked on tied fixtures
+    const order = op('sort.stable', scores, true, 0, true)[1];
     const sorted = boxes.indexSelect(0, order);
     const [x1, y1, x2, y2] = op('unbind.int', sorted, 1);
     const areas = x2.sub(x1).mul(y2.sub(y1));
@@ -102,6 +102,7 @@ function batchedNmsPerCategory(boxes: Tensor, scores: Tensor, idxs: Tensor, iouT
       });
     }
     const keepIndices = op('nonzero', keepMask).reshape(-1);
+    // torchvision's Python here calls the default (unstable) sort: the same libtorch op orders ties alike
     const byScore = op('sort', scores.indexSelect(0, keepIndices), 0, true)[1];
     return keepIndices.indexSelect(0, byScore);
   });
