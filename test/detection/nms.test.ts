@@ -4,8 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkLeaksEachTest } from '../leak.js';
-import { tensor, tidy, zeros } from '../../src/torch/index.js';
+import { op, tensor, tidy, zeros } from '../../src/torch/index.js';
 import { nms, batchedNms } from '../../src/detection/index.js';
+import { keepByMatrix } from '../../src/detection/nms-greedy.js';
 import { cases, indices, load, nmsInputs } from './fixture.js';
 
 checkLeaksEachTest();
@@ -17,6 +18,18 @@ for (const c of cases.filter((c) => c.kind === 'nms' || c.kind === 'batchedNms')
       const out = c.kind === 'nms' ? nms(boxes, scores, c.iouThreshold!) : batchedNms(boxes, scores, load(`${c.name}/idxs`).long(), c.iouThreshold!);
       assert.equal(out.dtype, 'int64');
       return out.toArray();
+    });
+    assert.deepEqual(keep, indices(`${c.name}/keep`));
+  });
+}
+
+// nms runs the scan on CPU tensors; the matrix pass (other devices) is checked here on the CPU.
+for (const c of cases.filter((c) => c.kind === 'nms' && !c.name.includes('empty'))) {
+  test(`the IoU-matrix pass (non-CPU devices) keeps torchvision's indices for ${c.name}`, () => {
+    const keep = tidy(() => {
+      const { boxes, scores } = nmsInputs(c.name);
+      const order = op('sort.stable', scores, true, 0, true)[1].toArray();
+      return keepByMatrix(boxes.indexSelect(0, tensor(order, { dtype: 'int64' })), c.iouThreshold!).map((i) => order[i]);
     });
     assert.deepEqual(keep, indices(`${c.name}/keep`));
   });
