@@ -5,3 +5,4 @@ export { BoxCoder, BBOX_XFORM_CLIP } from './box-coder.js';
 export { nms, batchedNms } from './nms.js';
 export { roiAlign, convertBoxesToRoiFormat, type RoIAlignOptions } from './roi-align.js';
 export { LevelMapper, inferScale, setupScales, type LevelMapperOptions } from './level-mapper.js';
+export { MultiScaleRoIAlign, type MultiScaleRoIAlignOptions } from './multi-scale-roi-align.js';
