@@ -85,6 +85,28 @@ interface SamplingPlan {
   counts: Float64Array;
 }
 
+// (pixel, weight) pairs in typed arrays that double when full. There are about 4 pairs per
+// sample: with samplingRatio 2, 16 per bin (512 boxes of 7×7 bins: 400k pairs, 5 MB); adaptive
+// sampling takes about one sample per feature pixel a box covers.
+class Pairs {
+  pixels = new Int32Array(1024);
+  weights = new Float64Array(1024);
+  length = 0;
+
+  push(pixel: number, weight: number): void {
+    if (this.length === this.pixels.length) {
+      const pixels = new Int32Array(this.length * 2);
+      const weights = new Float64Array(this.length * 2);
+      pixels.set(this.pixels);
+      weights.set(this.weights);
+      this.pixels = pixels;
+      this.weights = weights;
+    }
+    this.pixels[this.length] = pixel;
+    this.weights[this.length++] = weight;
+  }
+}
+
 // The kernel's per-box set-up and bilinear pre-computation, in its order of operations; `r`
 // rounds each step to float32 when the input is float32 (Math.fround), so floors and bounds
 // tests fall exactly where the kernel's do.
@@ -92,8 +114,7 @@ function samplingPlan(rois: Float32Array | Float64Array, s: PlanShape): Sampling
   const r = s.float32 ? Math.fround : (x: number) => x;
   const k = rois.length / 5;
   const bins = s.outH * s.outW;
-  const pixels: number[] = [];
-  const weights: number[] = [];
+  const pairs = new Pairs();
   const bagStarts = new Int32Array(k * bins);
   const counts = new Float64Array(k);
   const scale = r(s.spatialScale);
@@ -118,24 +139,24 @@ function samplingPlan(rois: Float32Array | Float64Array, s: PlanShape): Sampling
     const base = batch * s.h * s.w;
     for (let ph = 0; ph < s.outH; ph++) {
       for (let pw = 0; pw < s.outW; pw++) {
-        bagStarts[roi * bins + ph * s.outW + pw] = pixels.length;
+        bagStarts[roi * bins + ph * s.outW + pw] = pairs.length;
         for (let iy = 0; iy < gridH; iy++) {
           const y = r(r(startH + r(ph * binH)) + r(r((iy + 0.5) * binH) / gridH));
           for (let ix = 0; ix < gridW; ix++) {
             const x = r(r(startW + r(pw * binW)) + r(r((ix + 0.5) * binW) / gridW));
-            addSample(y, x, s.h, s.w, base, r, pixels, weights);
+            addSample(y, x, s.h, s.w, base, r, pairs);
           }
         }
       }
     }
   }
-  return { pixels: Int32Array.from(pixels), weights: Float64Array.from(weights), bagStarts, counts };
+  return { pixels: pairs.pixels.subarray(0, pairs.length), weights: pairs.weights.subarray(0, pairs.length), bagStarts, counts };
 }
 
-// One bilinear sample at (y, x): up to four (pixel, weight) pairs; none when the sample lies more
-// than one pixel outside the map (the kernel's zero weights add nothing).
-function addSample(y: number, x: number, h: number, w: number, base: number, r: (v: number) => number, pixels: number[], weights: number[]): void {
-  if (y < -1 || y > h || x < -1 || x > w) return;
+// One bilinear sample at (y, x): four (pixel, weight) pairs; none when the sample lies more than
+// one pixel outside the map or is NaN (the kernel's zero weights would add nothing).
+function addSample(y: number, x: number, h: number, w: number, base: number, r: (v: number) => number, pairs: Pairs): void {
+  if (!(y >= -1 && y <= h && x >= -1 && x <= w)) return;
   if (y <= 0) y = 0;
   if (x <= 0) x = 0;
   let yLow = Math.trunc(y);
@@ -154,6 +175,8 @@ function addSample(y: number, x: number, h: number, w: number, base: number, r: 
   const lx = r(x - xLow);
   const hy = r(1 - ly);
   const hx = r(1 - lx);
-  pixels.push(base + yLow * w + xLow, base + yLow * w + xHigh, base + yHigh * w + xLow, base + yHigh * w + xHigh);
-  weights.push(r(hy * hx), r(hy * lx), r(ly * hx), r(ly * lx));
+  pairs.push(base + yLow * w + xLow, r(hy * hx));
+  pairs.push(base + yLow * w + xHigh, r(hy * lx));
+  pairs.push(base + yHigh * w + xLow, r(ly * hx));
+  pairs.push(base + yHigh * w + xHigh, r(ly * lx));
 }
