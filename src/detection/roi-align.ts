@@ -35,7 +35,8 @@ export function convertBoxesToRoiFormat(boxes: Tensor[]): Tensor {
 
 /**
  * Pools every box of `boxes` (a (K, 5) tensor of (batch index, x1, y1, x2, y2), or one (L, 4)
- * tensor per image) from `input` (N, C, H, W) into (K, C, outH, outW).
+ * tensor per image) from `input` (N, C, H, W) into (K, C, outH, outW). Boxes have the input's
+ * dtype; a float16/bfloat16 input (autocast) is pooled in float32 with boxes of any float dtype.
  */
 export function roiAlign(input: Tensor, boxes: Tensor | Tensor[], outputSize: number | [number, number], opts: RoIAlignOptions = {}): Tensor {
   const { spatialScale = 1, samplingRatio = -1, aligned = false } = opts;
@@ -45,6 +46,10 @@ export function roiAlign(input: Tensor, boxes: Tensor | Tensor[], outputSize: nu
     const rois = Array.isArray(boxes) ? convertBoxesToRoiFormat(boxes) : boxes;
     if (rois.ndim !== 2 || rois.size(1) !== 5) {
       throw new Error(`roiAlign: boxes must be a (K, 5) tensor of (batch index, x1, y1, x2, y2) or a list of (L, 4) tensors; got shape [${rois.shape}]`);
+    }
+    if (input.dtype === 'float16' || input.dtype === 'bfloat16') {
+      // as torchvision under autocast: pool in float32 (boxes too), return the input's dtype
+      return roiAlign(input.float(), rois.float(), outputSize, opts).to(input.dtype);
     }
     if (rois.dtype !== input.dtype) throw new Error(`roiAlign: boxes (${rois.dtype}) and input (${input.dtype}) must have the same dtype, as torchvision requires; convert the boxes with .to('${input.dtype}')`);
     const [n, c, h, w] = input.shape;

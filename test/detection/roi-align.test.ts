@@ -53,6 +53,17 @@ test('no boxes give a (0, C, h, w) output and a zero gradient', () => {
   });
 });
 
+test('a bfloat16 input is pooled in float32 and comes back as bfloat16 (autocast), with float32 boxes', () => {
+  tidy(() => {
+    const x = load('roi/input');
+    const rois = load('roi/rois');
+    const half = roiAlign(x.to('bfloat16'), rois, 3, { samplingRatio: 2 });
+    assert.equal(half.dtype, 'bfloat16');
+    const full = roiAlign(x.to('bfloat16').float(), rois, 3, { samplingRatio: 2 });
+    assert.equal(maxError(half.float(), full.to('bfloat16').float()), 0);
+  });
+});
+
 test('bad boxes are refused with what to pass', () => {
   tidy(() => {
     const x = load('roi/input');
