@@ -11,6 +11,8 @@
 // viewed as (N·H·W, C) rows. That op exists on every libtorch device and has its own backward,
 // so autograd yields the gradient w.r.t. the input (torchvision's _roi_align_backward), and no
 // (samples × C) intermediate is ever built. Boxes get no gradient, as in torchvision.
+// One difference: an aligned box inverted along one side only, with adaptive sampling, makes
+// torchvision 0.14 fail (a negative vector size); here it pools to zeros, as inverted boxes do there.
 import { op } from '../torch/dispatch.js';
 import { tidy } from '../torch/scope.js';
 import { cat, full, tensor } from '../torch/create.js';

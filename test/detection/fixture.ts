@@ -16,6 +16,8 @@ export interface FixtureCase {
   samplingRatio?: number;
   aligned?: boolean;
   dtype?: 'float32' | 'float64';
+  /** RoIAlign boxes (default 'roi/rois'). */
+  rois?: string;
 }
 
 export const cases = JSON.parse(file.metadata.cases) as FixtureCase[];
@@ -28,9 +30,9 @@ export function load(key: string): Tensor {
   return fromRaw(raw);
 }
 
-/** NMS inputs are stored as int16 quarter pixels and 1/4096 score units: back to float32. */
-export function nmsInputs(name: string): { boxes: Tensor; scores: Tensor } {
-  return tidy(() => ({ boxes: load(`${name}/boxes_q`).float().div(4), scores: load(`${name}/scores_q`).float().div(4096) }));
+/** NMS inputs are stored as int16 quarter pixels and 1/4096 score units: back to float32 (or float64). */
+export function nmsInputs(name: string, dtype: 'float32' | 'float64' = 'float32'): { boxes: Tensor; scores: Tensor } {
+  return tidy(() => ({ boxes: load(`${name}/boxes_q`).to(dtype).div(4), scores: load(`${name}/scores_q`).to(dtype).div(4096) }));
 }
 
 /** Stored int16 indices as plain numbers. */

@@ -14,7 +14,7 @@ checkLeaksEachTest();
 for (const c of cases.filter((c) => c.kind === 'nms' || c.kind === 'batchedNms')) {
   test(`${c.kind} ${c.name} keeps torchvision's indices in torchvision's order`, () => {
     const keep = tidy(() => {
-      const { boxes, scores } = nmsInputs(c.name);
+      const { boxes, scores } = nmsInputs(c.name, c.dtype);
       const out = c.kind === 'nms' ? nms(boxes, scores, c.iouThreshold!) : batchedNms(boxes, scores, load(`${c.name}/idxs`).long(), c.iouThreshold!);
       assert.equal(out.dtype, 'int64');
       return out.toArray();
@@ -27,7 +27,7 @@ for (const c of cases.filter((c) => c.kind === 'nms' || c.kind === 'batchedNms')
 for (const c of cases.filter((c) => c.kind === 'nms' && !c.name.includes('empty'))) {
   test(`the IoU-matrix pass (non-CPU devices) keeps torchvision's indices for ${c.name}`, () => {
     const keep = tidy(() => {
-      const { boxes, scores } = nmsInputs(c.name);
+      const { boxes, scores } = nmsInputs(c.name, c.dtype);
       const order = op('sort.stable', scores, true, 0, true)[1].toArray();
       return keepByMatrix(boxes.indexSelect(0, tensor(order, { dtype: 'int64' })), c.iouThreshold!).map((i) => order[i]);
     });

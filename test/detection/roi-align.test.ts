@@ -15,7 +15,7 @@ for (const c of cases.filter((c) => c.kind === 'roiAlign')) {
     tidy(() => {
       const dtype = c.dtype!;
       const x = load('roi/input').to(dtype).requiresGrad_(true);
-      const rois = load('roi/rois').to(dtype);
+      const rois = load(c.rois ?? 'roi/rois').to(dtype);
       const y = roiAlign(x, rois, c.outputSize!, { spatialScale: c.spatialScale, samplingRatio: c.samplingRatio, aligned: c.aligned });
       assert.equal(y.dtype, dtype);
       assertNear(y, `${c.name}/output`);
