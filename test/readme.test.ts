@@ -67,3 +67,10 @@ test("the README's serving example answers JSON class counts in-process and free
   assert.match(lines[0]!, /^200 background \d+, disc \d+, square \d+$/);
   assert.equal(lines.at(-1), '0', `the example leaked: ${lines.join('\n')}`);
 });
+
+test('the README\'s detection example suppresses the overlapping box and pools three boxes', () => {
+  const lines = runExample('## Detection building blocks', 'detection.mjs', '\nconsole.log(torch.memory().tensors);\n');
+  assert.deepEqual(lines.slice(0, 2), ['[ 0, 2 ]', '[ 3, 256, 7, 7 ]']);
+  assert.equal(lines.at(-1), '0', `the example leaked: ${lines.join('\n')}`);
+});
+
