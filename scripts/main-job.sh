@@ -13,7 +13,7 @@ data=$work/data/shapes
 run=$work/runs/shapes-unet
 started=$(date +%s)
 
-segkit make-dataset --dir "$data" --count 1200 --size 96
+segkit make-dataset --dir "$data" --count 3600 --size 96
 
 # a rerun starts afresh; the run before it is kept beside it
 if [ -d "$run" ]; then
@@ -22,7 +22,7 @@ if [ -d "$run" ]; then
   echo "moved the earlier run to $run.previous"
 fi
 overrides=(--set "data.path=$data" --set "outDir=$work/runs")
-if [ -n "${SEGKIT_DEMO_ITERATIONS:-}" ]; then overrides+=(--set "train.iterations=$SEGKIT_DEMO_ITERATIONS" --set train.epochs=null); fi
+if [ -n "${SEGKIT_DEMO_ITERATIONS:-}" ]; then overrides+=(--set "train.iterations=$SEGKIT_DEMO_ITERATIONS"); fi
 segkit train configs/shapes-unet.yaml "${overrides[@]}"
 
 # the test part of the run's own split: never trained on, never used to pick the checkpoint

@@ -1,4 +1,4 @@
-// The README's main job (`npm run demo` = scripts/main-job.sh), shortened to 1000 steps (about a minute):
+// The README's main job (`npm run demo` = scripts/main-job.sh), shortened to 1500 steps (about a minute and a half):
 // it generates the shapes dataset, trains, scores the held-out test part and predicts panels, and
 // the short run already reaches a stated test mIoU floor. Outputs go to a temp folder.
 import { test } from 'node:test';
@@ -10,8 +10,10 @@ import { repoRoot } from './paths.js';
 import { tempDir } from './data/synth.js';
 
 // The README states the full run's figure; this short run must clear this floor.
-const ITERATIONS = 1000;
-const FLOOR_MIOU = 0.3; // predicting background everywhere scores under 25%
+const ITERATIONS = 1500;
+// measured 37.8% under bfloat16 autocast and 37.2% in float32 (train.amp auto picks either, by CPU);
+// predicting background everywhere scores under 25%
+const FLOOR_MIOU = 0.33;
 
 test(`main job, ${ITERATIONS} steps: train, test-part report, predictions; test mIoU ≥ ${FLOOR_MIOU * 100}%`, () => {
   const tmp = tempDir('segkit-main-job-');
