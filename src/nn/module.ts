@@ -252,6 +252,14 @@ export class Module {
   }
 
   /**
+   * State-dict entries that loading drops without a word, as PyTorch modules do in their
+   * _load_from_state_dict (FrozenBatchNorm2d drops a BatchNorm2d's num_batches_tracked).
+   */
+  protected ignoredStateKeys(): string[] {
+    return [];
+  }
+
+  /**
    * Copies a state dict into this module's tensors, in place (tensors keep their identity, so
    * optimizers holding them stay valid; dtype and device are converted as needed). Strict mode
    * (the default) checks everything first and throws one Error listing every missing,
@@ -260,7 +268,8 @@ export class Module {
    */
   loadStateDict(stateDict: StateDictInput, opts: { strict?: boolean } = {}): LoadStateDictResult {
     const strict = opts.strict ?? true;
-    const given = stateDict instanceof Map ? stateDict : new Map(Object.entries(stateDict));
+    const given = new Map(stateDict instanceof Map ? stateDict : Object.entries(stateDict));
+    for (const [path, m] of this.namedModules()) for (const name of m.ignoredStateKeys()) given.delete(join(path, name));
     const targets = new Map<string, { t: Tensor; fill?: number }>();
     // a default stands in only for a module whose other entries the state dict has
     const loaded = new Set<Module>();

@@ -1,0 +1,111 @@
+// Mask R-CNN's ResNet-50-FPN backbone against torchvision 0.14: the `backbone.` keys and shapes of
+// a whole torchvision Mask R-CNN (v1 with and without pretrained weights, v2), every FPN level
+// ('0'..'3', 'pool') from the same torch.save'd weights (random init, norm statistics perturbed)
+// at an odd input size, and the parameters trainableLayers 0-5 leave trainable.
+// Fixtures: test/fixtures/models/gen_backbone_fpn.py, generated at test time.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as torch from '../../../src/torch/index.js';
+import { readSafetensors } from '../../../src/io/safetensors.js';
+import { loadWeights } from '../../../src/io/weights.js';
+import { maskrcnnResnet50FpnBackbone, maskrcnnResnet50FpnV2Backbone, type BackboneWithFPN, type MaskRcnnBackboneOptions } from '../../../src/models/index.js';
+import { checkLeaksEachTest } from '../../leak.js';
+import { generated } from '../generated.js';
+
+checkLeaksEachTest();
+torch.setNumThreads(1);
+
+const dir = generated(['models', 'gen_backbone_fpn.py'], ['v1', 'v1_untrained', 'v2']);
+
+interface Meta {
+  keys: string[];
+  shapes: number[][];
+  trainable: Record<string, string[]>;
+  levels?: string[];
+}
+const meta = (name: string): Meta => JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as Meta;
+
+const BUILDERS: Record<string, (o: MaskRcnnBackboneOptions) => BackboneWithFPN> = {
+  v1: (o) => maskrcnnResnet50FpnBackbone(o),
+  v1_untrained: (o) => maskrcnnResnet50FpnBackbone({ ...o, pretrained: false }),
+  v2: (o) => maskrcnnResnet50FpnV2Backbone(o),
+};
+
+/** max |a - b| / max(1, max |b|): absolute for values of order 1, relative for large ones. */
+const err = (a: torch.Tensor, b: torch.Tensor): number => torch.tidy(() => a.sub(b).abs().max().item() / Math.max(1, b.abs().max().item()));
+
+for (const name of ['v1', 'v1_untrained', 'v2']) {
+  test(`${name}: keys and shapes equal torchvision's Mask R-CNN backbone.*`, () => {
+    const m = meta(name);
+    const model = BUILDERS[name]({});
+    const sd = model.stateDict();
+    assert.deepEqual([...sd.keys()], m.keys);
+    assert.deepEqual([...sd.values()].map((t) => t.shape), m.shapes);
+    model.dispose();
+  });
+}
+
+for (const name of ['v1', 'v2']) {
+  test(`${name}: every FPN level equals torchvision's (eval, 2x3x97x131)`, (t) => {
+    const m = meta(name);
+    const { tensors } = readSafetensors(join(dir, `${name}.safetensors`));
+    const model = BUILDERS[name]({});
+    loadWeights(model, join(dir, `${name}.pth`));
+    model.eval();
+    torch.tidy(() => {
+      const x = torch.fromRaw(tensors.get('x')!);
+      const levels = torch.inferenceMode(() => model.call(x));
+      assert.deepEqual(Object.keys(levels), m.levels);
+      const errs = m.levels!.map((k) => {
+        const want = torch.fromRaw(tensors.get(`out.${k}`)!);
+        assert.deepEqual(levels[k].shape, want.shape, `level ${k}`);
+        const e = err(levels[k], want);
+        assert.ok(e < 1e-4, `level ${k}: error ${e}`);
+        return `${k} ${e.toExponential(1)} (values up to ${want.abs().max().item().toFixed(2)})`;
+      });
+      t.diagnostic(`errors: ${errs.join(', ')}`);
+    });
+    model.dispose();
+  });
+}
+
+test('v1: FrozenBatchNorm2d computes in train mode what it does in eval, and keeps its statistics', () => {
+  const model = maskrcnnResnet50FpnBackbone();
+  const { tensors } = readSafetensors(join(dir, 'v1.safetensors'));
+  loadWeights(model, join(dir, 'v1.pth'));
+  model.train();
+  torch.tidy(() => {
+    const x = torch.fromRaw(tensors.get('x')!);
+    const before = torch.noGrad(() => model.body.getSubmodule('bn1').stateDict().get('running_var')!.clone());
+    const levels = model.call(x);
+    const e = err(levels['0'], torch.fromRaw(tensors.get('out.0')!));
+    assert.ok(e < 1e-4, `train-mode level 0: error ${e}`);
+    assert.ok(torch.tidy(() => Boolean(model.body.getSubmodule('bn1').stateDict().get('running_var')!.eq(before).all().item())));
+  });
+  model.dispose();
+});
+
+for (const name of ['v1', 'v2']) {
+  test(`${name}: trainableLayers 0-5 leave trainable what torchvision leaves`, () => {
+    const m = meta(name);
+    for (let n = 0; n <= 5; n++) {
+      const model = BUILDERS[name]({ trainableLayers: n });
+      const trainable = model.namedParameters().filter(([, p]) => p.requiresGrad).map(([k]) => k);
+      assert.deepEqual(trainable, m.trainable[String(n)], `trainableLayers ${n}`);
+      model.dispose();
+    }
+  });
+}
+
+test('v1 untrained: every layer trains and BatchNorm2d is used, as in torchvision', () => {
+  const m = meta('v1_untrained');
+  const model = maskrcnnResnet50FpnBackbone({ pretrained: false });
+  assert.deepEqual(model.namedParameters().filter(([, p]) => p.requiresGrad).map(([k]) => k), m.trainable['3']);
+  model.dispose();
+});
+
+test('trainableLayers outside 0-5 is an error naming the value', () => {
+  assert.throws(() => maskrcnnResnet50FpnBackbone({ trainableLayers: 6 }), /trainableLayers must be a whole number from 0 to 5.*got 6/);
+});
