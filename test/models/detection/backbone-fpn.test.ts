@@ -1,7 +1,8 @@
 // Mask R-CNN's ResNet-50-FPN backbone against torchvision 0.14: the `backbone.` keys and shapes of
 // a whole torchvision Mask R-CNN (v1 with and without pretrained weights, v2), every FPN level
 // ('0'..'3', 'pool') from the same torch.save'd weights (random init, norm statistics perturbed)
-// at an odd input size, and the parameters trainableLayers 0-5 leave trainable.
+// at an odd input size in eval and train mode, gradients and running statistics after a train-mode
+// pass, and the parameters trainableLayers 0-5 leave trainable.
 // Fixtures: test/fixtures/models/gen_backbone_fpn.py, generated at test time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,21 +72,42 @@ for (const name of ['v1', 'v2']) {
   });
 }
 
-test('v1: FrozenBatchNorm2d computes in train mode what it does in eval, and keeps its statistics', () => {
-  const model = maskrcnnResnet50FpnBackbone();
-  const { tensors } = readSafetensors(join(dir, 'v1.safetensors'));
-  loadWeights(model, join(dir, 'v1.pth'));
-  model.train();
-  torch.tidy(() => {
-    const x = torch.fromRaw(tensors.get('x')!);
-    const before = torch.noGrad(() => model.body.getSubmodule('bn1').stateDict().get('running_var')!.clone());
-    const levels = model.call(x);
-    const e = err(levels['0'], torch.fromRaw(tensors.get('out.0')!));
-    assert.ok(e < 1e-4, `train-mode level 0: error ${e}`);
-    assert.ok(torch.tidy(() => Boolean(model.body.getSubmodule('bn1').stateDict().get('running_var')!.eq(before).all().item())));
+for (const name of ['v1', 'v2']) {
+  test(`${name}: train mode gives torchvision's levels, gradients and running statistics`, () => {
+    const m = meta(name);
+    const { tensors } = readSafetensors(join(dir, `${name}.safetensors`));
+    const model = BUILDERS[name]({});
+    loadWeights(model, join(dir, `${name}.pth`));
+    model.train();
+    torch.tidy(() => {
+      const x = torch.fromRaw(tensors.get('x')!);
+      const levels = model.call(x);
+      // v1: FrozenBatchNorm2d keeps computing with its fixed statistics; v2: batch statistics
+      const terms = m.levels!.map((k) => {
+        const e = err(levels[k], torch.fromRaw(tensors.get(`train.${k}`)!));
+        assert.ok(e < 1e-4, `train-mode level ${k}: error ${e}`);
+        return levels[k].mul(torch.linspace(-1, 1, levels[k].numel).reshape(levels[k].shape)).sum();
+      });
+      terms.reduce((a, b) => a.add(b)).backward();
+      const params = new Map(model.namedParameters());
+      const compared = [...tensors.keys()].filter((k) => k.startsWith('grad.'));
+      assert.ok(compared.length >= 23, `the fixture holds ${compared.length} gradients`);
+      for (const key of compared) {
+        const g = params.get(key.slice('grad.'.length))?.grad;
+        assert.ok(g, `${key}: no gradient here`);
+        const e = torch.tidy(() => g.sub(torch.fromRaw(tensors.get(key)!)).abs().max().item() / Math.max(g.abs().max().item(), 1e-12));
+        assert.ok(e < 1e-4, `${key}: relative error ${e}`);
+      }
+      for (const [k, p] of params) if (!p.requiresGrad) assert.equal(p.grad, undefined, `${k} is frozen yet got a gradient`);
+      const state = model.stateDict();
+      for (const key of [...tensors.keys()].filter((k) => k.startsWith('after.'))) {
+        const e = err(state.get(key.slice('after.'.length))!, torch.fromRaw(tensors.get(key)!));
+        assert.ok(e < 1e-5, `${key}: error ${e}`);
+      }
+    });
+    model.dispose();
   });
-  model.dispose();
-});
+}
 
 for (const name of ['v1', 'v2']) {
   test(`${name}: trainableLayers 0-5 leave trainable what torchvision leaves`, () => {
