@@ -252,12 +252,12 @@ export class Module {
   }
 
   /**
-   * State-dict entries that loading drops without a word, as PyTorch modules do in their
-   * _load_from_state_dict (FrozenBatchNorm2d drops a BatchNorm2d's num_batches_tracked).
+   * Rewrites the entries of a state dict being loaded that belong to this module (their keys
+   * start with `prefix`), as PyTorch modules do in _load_from_state_dict: old key names, entries
+   * to drop. `state` is loadStateDict's own copy. FrozenBatchNorm2d drops num_batches_tracked;
+   * the FPN renames keys from before torchvision 0.13.
    */
-  protected ignoredStateKeys(): string[] {
-    return [];
-  }
+  protected upgradeStateDict(_state: Map<string, unknown>, _prefix: string): void {}
 
   /**
    * Copies a state dict into this module's tensors, in place (tensors keep their identity, so
@@ -269,7 +269,7 @@ export class Module {
   loadStateDict(stateDict: StateDictInput, opts: { strict?: boolean } = {}): LoadStateDictResult {
     const strict = opts.strict ?? true;
     const given = new Map(stateDict instanceof Map ? stateDict : Object.entries(stateDict));
-    for (const [path, m] of this.namedModules()) for (const name of m.ignoredStateKeys()) given.delete(join(path, name));
+    for (const [path, m] of this.namedModules()) m.upgradeStateDict(given, path ? `${path}.` : '');
     const targets = new Map<string, { t: Tensor; fill?: number }>();
     // a default stands in only for a module whose other entries the state dict has
     const loaded = new Set<Module>();

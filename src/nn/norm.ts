@@ -205,8 +205,8 @@ export class FrozenBatchNorm2d extends Module {
     return x.mul(scale).add(shift);
   }
 
-  protected override ignoredStateKeys(): string[] {
-    return ['num_batches_tracked'];
+  protected override upgradeStateDict(state: Map<string, unknown>, prefix: string): void {
+    state.delete(`${prefix}num_batches_tracked`);
   }
 
   override extraRepr(): string {

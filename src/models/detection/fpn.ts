@@ -63,6 +63,21 @@ export class FeaturePyramidNetwork extends Module {
     this.outChannels = outChannels;
   }
 
+  // Files saved before torchvision 0.13 (the v1 COCO weights among them) have plain convs:
+  // `inner_blocks.0.weight` for today's `inner_blocks.0.0.weight`, which torchvision renames too.
+  protected override upgradeStateDict(state: Map<string, unknown>, prefix: string): void {
+    for (const block of ['inner_blocks', 'layer_blocks']) {
+      for (let i = 0; i < this.inner_blocks.length; i++) {
+        for (const kind of ['weight', 'bias']) {
+          const old = `${prefix}${block}.${i}.${kind}`;
+          if (!state.has(old)) continue;
+          state.set(`${prefix}${block}.${i}.0.${kind}`, state.get(old));
+          state.delete(old);
+        }
+      }
+    }
+  }
+
   /** Input levels by name, finest first ((N, Cᵢ, Hᵢ, Wᵢ)) → the same names, each (N, outChannels, Hᵢ, Wᵢ), plus the extra levels. */
   override forward(x: Features): Features {
     const names = Object.keys(x);
