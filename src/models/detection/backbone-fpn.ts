@@ -43,6 +43,13 @@ function checkTrainableLayers(n: number): void {
   if (!Number.isInteger(n) || n < 0 || n > 5) throw new Error(`trainableLayers must be a whole number from 0 to 5 (5: the whole ResNet trains), got ${n}`);
 }
 
+function checkReturnedLayers(returned: number[] = [1, 2, 3, 4]): number[] {
+  if (returned.length === 0 || returned.some((k) => !Number.isInteger(k) || k < 1 || k > 4)) {
+    throw new Error(`returnedLayers must be ResNet stages from 1 to 4 (e.g. [2, 3, 4]), got [${returned.join(', ')}]`);
+  }
+  return returned;
+}
+
 /** The ResNet's top-level children in the order trainableLayers unfreezes them (torchvision's list). */
 const TRAIN_ORDER = ['layer4', 'layer3', 'layer2', 'layer1', 'conv1'];
 
@@ -59,15 +66,12 @@ export interface ResnetFpnExtractorOptions extends BackboneWithFpnOptions {
  */
 export function resnetFpnExtractor(backbone: ResNet, trainableLayers: number, opts: ResnetFpnExtractorOptions = {}): BackboneWithFPN {
   checkTrainableLayers(trainableLayers);
+  const returned = checkReturnedLayers(opts.returnedLayers);
   const train = TRAIN_ORDER.slice(0, trainableLayers);
   if (trainableLayers === 5) train.push('bn1');
   // torchvision tests the name's prefix as a string ('layer1' would also match a 'layer10')
   for (const [name, p] of backbone.namedParameters()) if (!train.some((l) => name.startsWith(l))) p.requiresGrad_(false);
 
-  const returned = opts.returnedLayers ?? [1, 2, 3, 4];
-  if (returned.length === 0 || returned.some((k) => !Number.isInteger(k) || k < 1 || k > 4)) {
-    throw new Error(`returnedLayers must be ResNet stages from 1 to 4 (e.g. [2, 3, 4]), got [${returned.join(', ')}]`);
-  }
   const returnLayers = Object.fromEntries(returned.map((k, i) => [`layer${k}`, String(i)]));
   const inChannels = returned.map((k) => backbone.stageChannels[k - 1]);
   return new BackboneWithFPN(backbone, returnLayers, inChannels, 256, opts);
@@ -83,7 +87,8 @@ export interface ResnetFpnBackboneOptions extends ResnetFpnExtractorOptions {
 /** torchvision's resnet_fpn_backbone: a ResNet by name (random init) with an FPN. */
 export function resnetFpnBackbone(name: ResNetName, opts: ResnetFpnBackboneOptions = {}): BackboneWithFPN {
   const { resnetNorm = frozenBatchNorm, trainableLayers = 3, ...rest } = opts;
-  checkTrainableLayers(trainableLayers);
+  checkTrainableLayers(trainableLayers); // before building, so nothing is left to free
+  checkReturnedLayers(rest.returnedLayers);
   return resnetFpnExtractor(resnet(name, { norm: resnetNorm }), trainableLayers, rest);
 }
 

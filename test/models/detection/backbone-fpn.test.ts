@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as torch from '../../../src/torch/index.js';
 import { readSafetensors } from '../../../src/io/safetensors.js';
 import { loadWeights } from '../../../src/io/weights.js';
-import { maskrcnnResnet50FpnBackbone, maskrcnnResnet50FpnV2Backbone, type BackboneWithFPN, type MaskRcnnBackboneOptions } from '../../../src/models/index.js';
+import { maskrcnnResnet50FpnBackbone, maskrcnnResnet50FpnV2Backbone, resnetFpnBackbone, type BackboneWithFPN, type MaskRcnnBackboneOptions } from '../../../src/models/index.js';
 import { checkLeaksEachTest } from '../../leak.js';
 import { generated } from '../generated.js';
 
@@ -130,4 +130,18 @@ test('v1 untrained: every layer trains and BatchNorm2d is used, as in torchvisio
 
 test('trainableLayers outside 0-5 is an error naming the value', () => {
   assert.throws(() => maskrcnnResnet50FpnBackbone({ trainableLayers: 6 }), /trainableLayers must be a whole number from 0 to 5.*got 6/);
+});
+
+test('resnetFpnBackbone: returnedLayers pick the stages (resnet18, [2, 3, 4]); stages outside 1-4 are an error', () => {
+  const model = resnetFpnBackbone('resnet18', { returnedLayers: [2, 3, 4] });
+  const sd = model.fpn.stateDict();
+  assert.deepEqual([0, 1, 2].map((i) => sd.get(`inner_blocks.${i}.0.weight`)!.shape), [
+    [256, 128, 1, 1], [256, 256, 1, 1], [256, 512, 1, 1],
+  ]);
+  torch.tidy(() => {
+    const levels = torch.noGrad(() => model.eval().call(torch.rand([1, 3, 64, 64])));
+    assert.deepEqual(Object.entries(levels).map(([k, v]) => [k, v.shape]), [['0', [1, 256, 8, 8]], ['1', [1, 256, 4, 4]], ['2', [1, 256, 2, 2]], ['pool', [1, 256, 1, 1]]]);
+  });
+  model.dispose();
+  assert.throws(() => resnetFpnBackbone('resnet18', { returnedLayers: [0, 5] }), /returnedLayers must be ResNet stages from 1 to 4.*got \[0, 5\]/);
 });
