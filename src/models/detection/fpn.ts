@@ -78,7 +78,11 @@ export class FeaturePyramidNetwork extends Module {
     }
   }
 
-  /** Input levels by name, finest first ((N, Cᵢ, Hᵢ, Wᵢ)) → the same names, each (N, outChannels, Hᵢ, Wᵢ), plus the extra levels. */
+  /**
+   * Input levels by name, finest first ((N, Cᵢ, Hᵢ, Wᵢ)) → the same names, each (N, outChannels,
+   * Hᵢ, Wᵢ), plus the extra levels. The order is the object's key order: JavaScript puts
+   * integer-like keys ('0', '1', ...) first, ascending, which is the finest-first order they name.
+   */
   override forward(x: Features): Features {
     const names = Object.keys(x);
     const inputs = Object.values(x);
