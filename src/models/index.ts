@@ -25,3 +25,8 @@ export {
 } from './smp/deeplabv3plus.js';
 export * from './weights.js';
 export { resolveWeights, type ResolveWeightsOptions } from './resolve-weights.js';
+export { FeaturePyramidNetwork, LastLevelMaxPool, ExtraFpnBlock, type FpnLevels, type FeaturePyramidNetworkOptions } from './detection/fpn.js';
+export {
+  BackboneWithFPN, resnetFpnExtractor, resnetFpnBackbone, maskrcnnResnet50FpnBackbone, maskrcnnResnet50FpnV2Backbone, frozenBatchNorm,
+  type BackboneWithFpnOptions, type ResnetFpnExtractorOptions, type ResnetFpnBackboneOptions, type MaskRcnnBackboneOptions,
+} from './detection/backbone-fpn.js';

@@ -1,4 +1,4 @@
-// Inference-time fusion: fold each BatchNorm2d that directly follows a Conv2d (inside a
+// Inference-time fusion: fold each BatchNorm2d (or FrozenBatchNorm2d) that directly follows a Conv2d (inside a
 // Sequential, or as a pair the module declares with convBnPairs) into that conv's weight and
 // bias, so eval skips a full pass over the activation.
 // Eval only: the fused model computes what the original computes in eval mode, and has other
@@ -7,7 +7,7 @@ import { noGrad, tidy } from '../torch/index.js';
 import type { Module } from './module.js';
 import { Sequential } from './containers.js';
 import { Conv2d } from './conv.js';
-import { BatchNorm2d } from './norm.js';
+import { BatchNorm2d, FrozenBatchNorm2d } from './norm.js';
 import { Identity } from './misc.js';
 import { parameter } from './parameter.js';
 
@@ -22,7 +22,7 @@ export function fuseConvBn(model: Module): number {
     for (const [convName, bnName] of pairsOf(m)) {
       const conv = m._modules.get(convName);
       const bn = m._modules.get(bnName);
-      if (!(conv instanceof Conv2d) || !(bn instanceof BatchNorm2d)) continue;
+      if (!(conv instanceof Conv2d) || !(bn instanceof BatchNorm2d || bn instanceof FrozenBatchNorm2d)) continue;
       if (bn.running_mean === undefined || bn.running_var === undefined) continue;
       foldInto(conv, bn);
       m.registerModule(bnName, new Identity());
@@ -39,7 +39,7 @@ function pairsOf(m: Module): [string, string][] {
   return names.slice(1).map((bn, i) => [names[i], bn]);
 }
 
-function foldInto(conv: Conv2d, bn: BatchNorm2d): void {
+function foldInto(conv: Conv2d, bn: BatchNorm2d | FrozenBatchNorm2d): void {
   noGrad(() => {
     const [w, b] = tidy(() => {
       // scale = gamma / sqrt(var + eps); W' = W * scale; b' = (b - mean) * scale + beta
@@ -57,6 +57,7 @@ function foldInto(conv: Conv2d, bn: BatchNorm2d): void {
       b.dispose();
     } else {
       conv.bias = parameter(b);
+      conv.bias.requiresGrad_(conv.weight.requiresGrad); // a frozen conv stays frozen
     }
   });
 }

@@ -12,7 +12,7 @@ export { Module, isModuleTensor, takeChild, observeModuleCalls, type StateDictIn
 export { parameter, isParameter } from './parameter.js';
 export { Sequential, ModuleList, ModuleDict } from './containers.js';
 export { Conv2d, ConvTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions, type PaddingMode } from './conv.js';
-export { BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, type BatchNormOptions } from './norm.js';
+export { BatchNorm1d, BatchNorm2d, FrozenBatchNorm2d, GroupNorm, LayerNorm, type BatchNormOptions } from './norm.js';
 export { Linear } from './linear.js';
 export { ReLU, ReLU6, LeakyReLU, GELU, SiLU, Hardswish, Hardsigmoid, Sigmoid, Tanh, Softmax, LogSoftmax } from './activation.js';
 export { Dropout, Dropout2d } from './dropout.js';

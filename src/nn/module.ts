@@ -252,6 +252,14 @@ export class Module {
   }
 
   /**
+   * Rewrites the entries of a state dict being loaded that belong to this module (their keys
+   * start with `prefix`), as PyTorch modules do in _load_from_state_dict: old key names, entries
+   * to drop. `state` is loadStateDict's own copy. FrozenBatchNorm2d drops num_batches_tracked;
+   * the FPN renames keys from before torchvision 0.13.
+   */
+  protected upgradeStateDict(_state: Map<string, unknown>, _prefix: string): void {}
+
+  /**
    * Copies a state dict into this module's tensors, in place (tensors keep their identity, so
    * optimizers holding them stay valid; dtype and device are converted as needed). Strict mode
    * (the default) checks everything first and throws one Error listing every missing,
@@ -260,7 +268,8 @@ export class Module {
    */
   loadStateDict(stateDict: StateDictInput, opts: { strict?: boolean } = {}): LoadStateDictResult {
     const strict = opts.strict ?? true;
-    const given = stateDict instanceof Map ? stateDict : new Map(Object.entries(stateDict));
+    const given = new Map(stateDict instanceof Map ? stateDict : Object.entries(stateDict));
+    for (const [path, m] of this.namedModules()) m.upgradeStateDict(given, path ? `${path}.` : '');
     const targets = new Map<string, { t: Tensor; fill?: number }>();
     // a default stands in only for a module whose other entries the state dict has
     const loaded = new Set<Module>();

@@ -169,3 +169,47 @@ export class LayerNorm extends Module {
     return `${pyTuple(this.normalizedShape)}, eps=${pyFloat(this.eps)}, elementwise_affine=${pyBool(this.elementwiseAffine)}`;
   }
 }
+
+/**
+ * BatchNorm2d with everything fixed, as torchvision.ops.FrozenBatchNorm2d (detection backbones:
+ * batches of one or two images give useless batch statistics). weight, bias, running_mean and
+ * running_var are buffers, not parameters, so no optimizer trains them and train() changes
+ * nothing; the state-dict keys are BatchNorm2d's without num_batches_tracked, which loading
+ * drops as torchvision does, so a BatchNorm2d checkpoint (ImageNet ResNet weights) loads as it is.
+ */
+export class FrozenBatchNorm2d extends Module {
+  declare weight: Tensor;
+  declare bias: Tensor;
+  declare running_mean: Tensor;
+  declare running_var: Tensor;
+  readonly numFeatures: number;
+  readonly eps: number;
+
+  constructor(numFeatures: number, opts: { eps?: number; dtype?: DType; device?: string } = {}) {
+    super();
+    this.numFeatures = numFeatures;
+    this.eps = opts.eps ?? 1e-5; // torchvision 0.14's default (0 before 0.5)
+    const t = { dtype: opts.dtype, device: opts.device };
+    this.registerBuffer('weight', ones([numFeatures], t));
+    this.registerBuffer('bias', zeros([numFeatures], t));
+    this.registerBuffer('running_mean', zeros([numFeatures], t));
+    this.registerBuffer('running_var', ones([numFeatures], t));
+  }
+
+  /** y = x * scale + shift per channel, scale = weight / sqrt(running_var + eps), in torchvision's op order. */
+  override forward(x: Tensor): Tensor {
+    if (x.ndim !== 4) throw new Error(`FrozenBatchNorm2d: expected 4D input (N, C, H, W), got ${x.ndim}D input of shape [${x.shape}]`);
+    const c = (t: Tensor): Tensor => t.reshape(1, -1, 1, 1);
+    const scale = c(this.weight).mul(c(this.running_var).add(this.eps).rsqrt());
+    const shift = c(this.bias).sub(c(this.running_mean).mul(scale));
+    return x.mul(scale).add(shift);
+  }
+
+  protected override upgradeStateDict(state: Map<string, unknown>, prefix: string): void {
+    state.delete(`${prefix}num_batches_tracked`);
+  }
+
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${pyFloat(this.eps)}`;
+  }
+}

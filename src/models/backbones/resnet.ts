@@ -2,9 +2,10 @@
 // Bottleneck), with torchvision's parameter names, so `resnet50-*.pth` loads as it is.
 // `replaceStrideWithDilation` turns the stride of layer2..4 into dilation (output stride 16 or 8),
 // which is how torchvision's FCN and DeepLabv3 use it; `dilationRule: 'smp'` dilates the way
-// segmentation_models_pytorch's encoders do (every conv of the stage).
+// segmentation_models_pytorch's encoders do (every conv of the stage). `norm` is torchvision's
+// norm_layer: detection backbones pass FrozenBatchNorm2d.
 import { Tensor } from '../../torch/index.js';
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, Module, ReLU, Sequential, init } from '../../nn/index.js';
+import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d, Module, ReLU, Sequential, init, type NormFactory } from '../../nn/index.js';
 
 export type ResNetBlock = typeof BasicBlock | typeof Bottleneck;
 
@@ -14,7 +15,10 @@ interface BlockOptions {
   groups?: number;
   baseWidth?: number;
   dilation?: number;
+  norm?: NormFactory;
 }
+
+const defaultNorm: NormFactory = (c) => new BatchNorm2d(c);
 
 const conv3x3 = (inPlanes: number, outPlanes: number, stride = 1, groups = 1, dilation = 1): Conv2d =>
   new Conv2d(inPlanes, outPlanes, 3, { stride, padding: dilation, groups, bias: false, dilation });
@@ -27,21 +31,21 @@ const conv1x1 = (inPlanes: number, outPlanes: number, stride = 1): Conv2d => new
 export class BasicBlock extends Module {
   static readonly expansion = 1;
   declare conv1: Conv2d;
-  declare bn1: BatchNorm2d;
+  declare bn1: Module;
   declare relu: ReLU;
   declare conv2: Conv2d;
-  declare bn2: BatchNorm2d;
+  declare bn2: Module;
   declare downsample: Sequential | undefined;
 
   constructor(inPlanes: number, planes: number, opts: BlockOptions = {}) {
     super();
-    const { stride = 1, groups = 1, baseWidth = 64, dilation = 1 } = opts;
+    const { stride = 1, groups = 1, baseWidth = 64, dilation = 1, norm = defaultNorm } = opts;
     if (groups !== 1 || baseWidth !== 64) throw new Error('BasicBlock only supports groups=1 and baseWidth=64 (as torchvision)');
     this.conv1 = conv3x3(inPlanes, planes, stride, 1, dilation);
-    this.bn1 = new BatchNorm2d(planes);
+    this.bn1 = norm(planes);
     this.relu = new ReLU({ inplace: true });
     this.conv2 = conv3x3(planes, planes, 1, 1, dilation);
-    this.bn2 = new BatchNorm2d(planes);
+    this.bn2 = norm(planes);
     this.registerModule('downsample', opts.downsample);
   }
 
@@ -61,24 +65,24 @@ export class BasicBlock extends Module {
 export class Bottleneck extends Module {
   static readonly expansion = 4;
   declare conv1: Conv2d;
-  declare bn1: BatchNorm2d;
+  declare bn1: Module;
   declare conv2: Conv2d;
-  declare bn2: BatchNorm2d;
+  declare bn2: Module;
   declare conv3: Conv2d;
-  declare bn3: BatchNorm2d;
+  declare bn3: Module;
   declare relu: ReLU;
   declare downsample: Sequential | undefined;
 
   constructor(inPlanes: number, planes: number, opts: BlockOptions = {}) {
     super();
-    const { stride = 1, groups = 1, baseWidth = 64, dilation = 1 } = opts;
+    const { stride = 1, groups = 1, baseWidth = 64, dilation = 1, norm = defaultNorm } = opts;
     const width = Math.floor(planes * (baseWidth / 64)) * groups;
     this.conv1 = conv1x1(inPlanes, width);
-    this.bn1 = new BatchNorm2d(width);
+    this.bn1 = norm(width);
     this.conv2 = conv3x3(width, width, stride, groups, dilation);
-    this.bn2 = new BatchNorm2d(width);
+    this.bn2 = norm(width);
     this.conv3 = conv1x1(width, planes * Bottleneck.expansion);
-    this.bn3 = new BatchNorm2d(planes * Bottleneck.expansion);
+    this.bn3 = norm(planes * Bottleneck.expansion);
     this.relu = new ReLU({ inplace: true });
     this.registerModule('downsample', opts.downsample);
   }
@@ -113,12 +117,14 @@ export interface ResNetOptions {
   zeroInitResidual?: boolean;
   groups?: number;
   widthPerGroup?: number;
+  /** Makes every normalisation layer (torchvision's norm_layer); default BatchNorm2d. */
+  norm?: NormFactory;
 }
 
 /** conv1 → bn1 → relu → maxpool → layer1..4 → avgpool → fc; (N, 3, H, W) → (N, numClasses). */
 export class ResNet extends Module {
   declare conv1: Conv2d;
-  declare bn1: BatchNorm2d;
+  declare bn1: Module;
   declare relu: ReLU;
   declare maxpool: MaxPool2d;
   declare layer1: Sequential;
@@ -134,7 +140,7 @@ export class ResNet extends Module {
 
   constructor(block: ResNetBlock, layers: [number, number, number, number], opts: ResNetOptions = {}) {
     super();
-    const { numClasses = 1000, inChannels = 3, replaceStrideWithDilation = [false, false, false], dilationRule = 'torchvision', groups = 1, widthPerGroup = 64 } = opts;
+    const { numClasses = 1000, inChannels = 3, replaceStrideWithDilation = [false, false, false], dilationRule = 'torchvision', groups = 1, widthPerGroup = 64, norm = defaultNorm } = opts;
     if (block === BasicBlock && dilationRule === 'torchvision' && replaceStrideWithDilation.some(Boolean)) {
       throw new Error("BasicBlock does not support dilation > 1 (as torchvision): use a Bottleneck ResNet (50/101) for output stride 8 or 16, or dilationRule: 'smp'");
     }
@@ -145,8 +151,8 @@ export class ResNet extends Module {
         stride = 1;
       }
       const outPlanes = planes * block.expansion;
-      const downsample = stride !== 1 || this.inPlanes !== outPlanes ? new Sequential(conv1x1(this.inPlanes, outPlanes, stride), new BatchNorm2d(outPlanes)) : undefined;
-      const common = { groups, baseWidth: widthPerGroup };
+      const downsample = stride !== 1 || this.inPlanes !== outPlanes ? new Sequential(conv1x1(this.inPlanes, outPlanes, stride), norm(outPlanes)) : undefined;
+      const common = { groups, baseWidth: widthPerGroup, norm };
       const firstDilation = dilationRule === 'smp' ? this.dilation : previousDilation;
       const seq = new Sequential(new block(this.inPlanes, planes, { ...common, stride, downsample, dilation: firstDilation }));
       this.inPlanes = outPlanes;
@@ -154,7 +160,7 @@ export class ResNet extends Module {
       return seq;
     };
     this.conv1 = new Conv2d(inChannels, 64, 7, { stride: 2, padding: 3, bias: false });
-    this.bn1 = new BatchNorm2d(64);
+    this.bn1 = norm(64);
     this.relu = new ReLU({ inplace: true });
     this.maxpool = new MaxPool2d(3, { stride: 2, padding: 1 });
     this.layer1 = make(64, layers[0]);
@@ -175,8 +181,9 @@ export class ResNet extends Module {
     }
     if (opts.zeroInitResidual) {
       for (const m of this.modules()) {
-        if (m instanceof Bottleneck) init.zeros_(m.bn3.weight!);
-        else if (m instanceof BasicBlock) init.zeros_(m.bn2.weight!);
+        const last = m instanceof Bottleneck ? m.bn3 : m instanceof BasicBlock ? m.bn2 : undefined;
+        const weight = (last as { weight?: unknown } | undefined)?.weight;
+        if (weight instanceof Tensor) init.zeros_(weight);
       }
     }
   }
