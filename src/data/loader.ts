@@ -520,6 +520,12 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.workers ??= this.startWorkers();
     let w = this.workers[0]!;
     for (const other of this.workers) if (other.outstanding < w.outstanding) w = other;
+    if (this.recycle && w.free.length === 0) {
+      // a slot free at another worker serves rather than a new one, so the buffers stay at
+      // (batches in flight) + (2 held by the consumer) whatever the timing of the releases
+      const withFree = this.workers.find((o) => o.free.length > 0);
+      if (withFree) w = withFree;
+    }
     let slot: BatchSlot | undefined;
     if (this.recycle) {
       slot = w.free.pop();
