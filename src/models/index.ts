@@ -31,3 +31,4 @@ export {
   type BackboneWithFpnOptions, type ResnetFpnExtractorOptions, type ResnetFpnBackboneOptions, type MaskRcnnBackboneOptions,
 } from './detection/backbone-fpn.js';
 export { AnchorGenerator, FPN_ANCHOR_SIZES, FPN_ASPECT_RATIOS } from './detection/anchors.js';
+export { RPNHead, permuteAndFlatten, concatBoxPredictionLayers } from './detection/rpn-head.js';
