@@ -41,6 +41,8 @@ for (const c of cases) {
     for (const t of sd.values()) t.dispose();
     const rpn = new RegionProposalNetwork(new AnchorGenerator(), head, c);
     rpn.train(c.training);
+    // torchvision's rpn.* keys: only the head's, under 'head.'
+    assert.deepEqual([...rpn.stateDict().keys()], [...sd.keys()].map((k) => `head.${k}`));
     torch.tidy(() => {
       const n = c.batch[0];
       const features = Object.fromEntries(c.features.map(([h, w], i) => [String(i), pyramidFeature(i, [n, c.channels, h, w])]));
