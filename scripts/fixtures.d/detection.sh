@@ -1,3 +1,5 @@
 # Detection ops (nms, batched_nms, roi_align and its gradient, box utilities, BoxCoder, LevelMapper)
 # from Debian's torchvision 0.14: test/fixtures/detection/detection.safetensors
 /usr/bin/python3 test/fixtures/detection/gen_detection.py
+# RPN pieces (AnchorGenerator, RPNHead, proposal filtering) from torchvision 0.14: test/fixtures/detection/rpn.safetensors
+/usr/bin/python3 test/fixtures/detection/gen_rpn.py

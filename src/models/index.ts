@@ -30,3 +30,6 @@ export {
   BackboneWithFPN, resnetFpnExtractor, resnetFpnBackbone, maskrcnnResnet50FpnBackbone, maskrcnnResnet50FpnV2Backbone, frozenBatchNorm,
   type BackboneWithFpnOptions, type ResnetFpnExtractorOptions, type ResnetFpnBackboneOptions, type MaskRcnnBackboneOptions,
 } from './detection/backbone-fpn.js';
+export { AnchorGenerator, FPN_ANCHOR_SIZES, FPN_ASPECT_RATIOS } from './detection/anchors.js';
+export { RPNHead, permuteAndFlatten, concatBoxPredictionLayers } from './detection/rpn-head.js';
+export { RegionProposalNetwork, type RegionProposalNetworkOptions, type TopN, type Proposals } from './detection/rpn.js';
