@@ -5,18 +5,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../../src/torch/index.js';
-import { readSafetensors } from '../../../src/io/safetensors.js';
 import { AnchorGenerator } from '../../../src/models/index.js';
-import { fixture } from '../../paths.js';
+import { loadRpn, rpnFixture } from './rpn-fixture.js';
 import { checkLeaksEachTest } from '../../leak.js';
 
 checkLeaksEachTest();
 torch.setNumThreads(1);
 
-const file = readSafetensors(fixture('detection', 'rpn.safetensors'));
-const load = (key: string): number[] => torch.tidy(() => torch.fromRaw(file.tensors.get(key)!).toArray());
+const load = (key: string): number[] => torch.tidy(() => loadRpn(key).toArray());
 interface AnchorCase { name: string; sizes: number[][]; aspectRatios: number[][]; image: [number, number]; images: number; features: [number, number][] }
-const cases = JSON.parse(file.metadata.anchor_cases) as AnchorCase[];
+const cases = JSON.parse(rpnFixture.metadata.anchor_cases) as AnchorCase[];
 
 for (const c of cases) {
   test(`${c.name}: cell anchors and every image's anchors equal torchvision's`, () => {

@@ -5,24 +5,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../../src/torch/index.js';
-import { readSafetensors } from '../../../src/io/safetensors.js';
 import { RPNHead, concatBoxPredictionLayers } from '../../../src/models/index.js';
-import { fixture } from '../../paths.js';
+import { loadRpn, rpnFixture } from './rpn-fixture.js';
 import { checkLeaksEachTest } from '../../leak.js';
 
 checkLeaksEachTest();
 torch.setNumThreads(1);
 
-const file = readSafetensors(fixture('detection', 'rpn.safetensors'));
-const load = (key: string): torch.Tensor => {
-  const raw = file.tensors.get(key);
-  assert.ok(raw, `rpn fixture has no '${key}' (regenerate it with gen_rpn.py)`);
-  return torch.fromRaw(raw);
-};
 /** The head's torchvision state dict, keys without the fixture prefix (the caller disposes it). */
 const weights = (depth: number): Map<string, torch.Tensor> => {
   const prefix = `head/${depth}/w/`;
-  return new Map([...file.tensors.keys()].filter((k) => k.startsWith(prefix)).map((k) => [k.slice(prefix.length), load(k)]));
+  return new Map([...rpnFixture.tensors.keys()].filter((k) => k.startsWith(prefix)).map((k) => [k.slice(prefix.length), loadRpn(k)]));
 };
 const maxDiff = (a: torch.Tensor, b: torch.Tensor): number => {
   assert.deepEqual(a.shape, b.shape);
@@ -36,13 +29,13 @@ for (const depth of [1, 2]) {
     assert.deepEqual([...head.stateDict().keys()], [...sd.keys()]);
     head.loadStateDict(sd);
     torch.tidy(() => {
-      const xs = [load(`head/${depth}/x0`), load(`head/${depth}/x1`)];
+      const xs = [loadRpn(`head/${depth}/x0`), loadRpn(`head/${depth}/x1`)];
       const { logits, deltas } = head.forward(xs);
-      logits.forEach((l, i) => assert.ok(maxDiff(l, load(`head/${depth}/logits${i}`)) < 1e-5, `logits${i}`));
-      deltas.forEach((d, i) => assert.ok(maxDiff(d, load(`head/${depth}/deltas${i}`)) < 1e-5, `deltas${i}`));
+      logits.forEach((l, i) => assert.ok(maxDiff(l, loadRpn(`head/${depth}/logits${i}`)) < 1e-5, `logits${i}`));
+      deltas.forEach((d, i) => assert.ok(maxDiff(d, loadRpn(`head/${depth}/deltas${i}`)) < 1e-5, `deltas${i}`));
       const flat = concatBoxPredictionLayers(logits, deltas);
-      assert.equal(maxDiff(flat.objectness, load(`head/${depth}/objectness`)), 0);
-      assert.equal(maxDiff(flat.deltas, load(`head/${depth}/regression`)), 0);
+      assert.equal(maxDiff(flat.objectness, loadRpn(`head/${depth}/objectness`)), 0);
+      assert.equal(maxDiff(flat.deltas, loadRpn(`head/${depth}/regression`)), 0);
     });
     for (const t of sd.values()) t.dispose();
     head.dispose();

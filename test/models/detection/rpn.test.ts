@@ -6,25 +6,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../../src/torch/index.js';
-import { readSafetensors } from '../../../src/io/safetensors.js';
 import { AnchorGenerator, RPNHead, RegionProposalNetwork, type TopN } from '../../../src/models/index.js';
-import { fixture } from '../../paths.js';
+import { loadRpn, rpnFixture } from './rpn-fixture.js';
 import { checkLeaksEachTest } from '../../leak.js';
 
 checkLeaksEachTest();
 torch.setNumThreads(1);
 
-const file = readSafetensors(fixture('detection', 'rpn.safetensors'));
-const load = (key: string): torch.Tensor => {
-  const raw = file.tensors.get(key);
-  assert.ok(raw, `rpn fixture has no '${key}' (regenerate it with gen_rpn.py)`);
-  return torch.fromRaw(raw);
-};
 interface ProposalCase {
   name: string; batch: number[]; imageSizes: [number, number][]; channels: number; features: [number, number][];
   training: boolean; preNmsTopN: TopN; postNmsTopN: TopN; nmsThresh: number; scoreThresh: number;
 }
-const cases = JSON.parse(file.metadata.proposal_cases) as ProposalCase[];
+const cases = JSON.parse(rpnFixture.metadata.proposal_cases) as ProposalCase[];
 
 /** The generator's level features: sin(0.37·i + level) over the flat index. */
 const pyramidFeature = (level: number, shape: number[]): torch.Tensor =>
@@ -36,7 +29,7 @@ for (const c of cases) {
   test(`${c.name}: proposals and scores equal torchvision's (${c.training ? 'train' : 'eval'} mode)`, () => {
     const head = new RPNHead(c.channels, 3);
     const prefix = `rpn/${c.name}/w/`;
-    const sd = new Map([...file.tensors.keys()].filter((k) => k.startsWith(prefix)).map((k) => [k.slice(prefix.length), load(k)]));
+    const sd = new Map([...rpnFixture.tensors.keys()].filter((k) => k.startsWith(prefix)).map((k) => [k.slice(prefix.length), loadRpn(k)]));
     head.loadStateDict(sd);
     for (const t of sd.values()) t.dispose();
     const rpn = new RegionProposalNetwork(new AnchorGenerator(), head, c);
@@ -49,8 +42,8 @@ for (const c of cases) {
       const out = torch.noGrad(() => rpn.forward(torch.zeros(c.batch), c.imageSizes, features));
       assert.equal(out.boxes.length, n);
       for (let i = 0; i < n; i++) {
-        const boxes = load(`rpn/${c.name}/boxes${i}`);
-        const scores = load(`rpn/${c.name}/scores${i}`);
+        const boxes = loadRpn(`rpn/${c.name}/boxes${i}`);
+        const scores = loadRpn(`rpn/${c.name}/scores${i}`);
         assert.deepEqual(out.boxes[i].shape, boxes.shape, `image ${i}: proposal count`);
         assert.ok(maxDiff(out.boxes[i], boxes) < 1e-4, `image ${i}: boxes differ by ${maxDiff(out.boxes[i], boxes)}`);
         assert.ok(maxDiff(out.scores[i], scores) < 1e-6, `image ${i}: scores differ by ${maxDiff(out.scores[i], scores)}`);
