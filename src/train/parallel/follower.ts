@@ -29,6 +29,8 @@ async function follow(): Promise<void> {
   const loss = defaultLoss(cfg, data.task, data.stats && weightsByName(data.stats));
   const params = model.parameters().filter((p) => p.requiresGrad); // the optimizer's order (setup.ts buildOptimizer)
   const buffers = floatBuffers(model.buffers());
+  const weights = [...params, ...buffers]; // what the leader's weights file holds, in its order
+  const weightCount = weights.reduce((n, t) => n + t.numel, 0);
   const loader = data.trainLoader;
   let batches: AsyncIterator<Batch> | undefined;
   model.train();
@@ -45,8 +47,7 @@ async function follow(): Promise<void> {
         loader.loadState({ ...at, epoch: m.epoch, position: m.position });
         batches = loader[Symbol.asyncIterator]();
       }
-      const state = [...params, ...buffers];
-      scatter(weightsIn.read(state.reduce((n, t) => n + t.numel, 0)), state);
+      scatter(weightsIn.read(weightCount), weights);
       seedStep(mixSeed(cfg.seed, rank), m.step); // this rank's own dropout masks, the same on a resume
       const losses: Record<string, number>[] = [];
       for (let k = 0; k < m.batches; k++) {
