@@ -48,12 +48,16 @@ for (const name of ['v1', 'v1_untrained', 'v2']) {
   });
 }
 
+/** The fixture of `name` (v1 or v2) and our backbone holding the weights torchvision's was run with. */
+function withTorchvisionWeights(name: string) {
+  const model = BUILDERS[name]({});
+  loadWeights(model, join(dir, `${name}.pth`));
+  return { m: meta(name), tensors: readSafetensors(join(dir, `${name}.safetensors`)).tensors, model };
+}
+
 for (const name of ['v1', 'v2']) {
   test(`${name}: every FPN level equals torchvision's (eval, 2x3x97x131)`, (t) => {
-    const m = meta(name);
-    const { tensors } = readSafetensors(join(dir, `${name}.safetensors`));
-    const model = BUILDERS[name]({});
-    loadWeights(model, join(dir, `${name}.pth`));
+    const { m, tensors, model } = withTorchvisionWeights(name);
     model.eval();
     torch.tidy(() => {
       const x = torch.fromRaw(tensors.get('x')!);
@@ -74,10 +78,7 @@ for (const name of ['v1', 'v2']) {
 
 for (const name of ['v1', 'v2']) {
   test(`${name}: train mode gives torchvision's levels, gradients and running statistics`, () => {
-    const m = meta(name);
-    const { tensors } = readSafetensors(join(dir, `${name}.safetensors`));
-    const model = BUILDERS[name]({});
-    loadWeights(model, join(dir, `${name}.pth`));
+    const { m, tensors, model } = withTorchvisionWeights(name);
     model.train();
     torch.tidy(() => {
       const x = torch.fromRaw(tensors.get('x')!);
