@@ -252,8 +252,8 @@ export class Trainer {
    * BatchNorm statistics and the RNG are as they were afterwards.
    */
   private async chooseAmp(batch: Batch): Promise<boolean> {
-    const { model, optimizer } = this.parts;
-    const saved = noGrad(() => model.buffers().map((b) => [b, keep(b.clone())] as [Tensor, Tensor]));
+    const { optimizer } = this.parts;
+    this.snapshotBuffers(); // the BatchNorm statistics the timed passes move
     const times: Record<'float32' | 'bfloat16', number[]> = { float32: [], bfloat16: [] };
     try {
       for (let round = 0; round < 4; round++) {
@@ -266,8 +266,7 @@ export class Trainer {
         }
       }
     } finally {
-      noGrad(() => saved.forEach(([b, copy]) => b.copy_(copy)));
-      saved.forEach(([, copy]) => copy.dispose());
+      this.restoreBuffers();
     }
     const f32 = Math.min(...times.float32);
     const bf16 = Math.min(...times.bfloat16);
