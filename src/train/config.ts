@@ -87,7 +87,8 @@ const train = section({
   iterations: int1.optional().describe('optimizer steps to train instead of epochs'),
   gradAccum: int1.default(1).describe('batches whose gradients add up into one optimizer step'),
   gradClip: z.number().positive().optional().describe('clip the global gradient L2 norm to this (default: no clipping)'),
-  amp: z.union([z.boolean(), z.literal('auto')]).default(false).describe("mixed precision: bfloat16 autocast on CPU; 'auto' times both on the first batch and uses bfloat16 where it is at least 10% faster on this machine (recorded in the run, so --resume keeps the choice)"),
+  amp: z.union([z.boolean(), z.literal('auto')]).default(false).describe("mixed precision: bfloat16 autocast on CPU, float16 autocast on CUDA; 'auto' on CPU times both on the first batch and uses bfloat16 where it is at least 10% faster on this machine (recorded in the run, so --resume keeps the choice), on CUDA uses float16"),
+  gradScaler: z.union([z.boolean(), z.literal('auto')]).default('auto').describe("dynamic loss scaling (GradScaler): 'auto' turns it on exactly when training under float16 autocast (CUDA); steps whose scaled gradients overflow are skipped and the scale halved (recorded in train.jsonl, kept in checkpoints)"),
   processes: int1.default(1).describe('data-parallel processes on this machine, each with its own data.batchSize samples per step and `threads` libtorch threads; gradients averaged (effective batch data.batchSize x processes)'),
   nonFinite: z.enum(['stop', 'skip']).default('stop').describe('on a NaN/Inf loss or gradient: stop with the loss terms, or skip the step'),
   maxSkipped: int0.default(10).describe('with nonFinite skip: stop after this many skipped steps'),
@@ -134,6 +135,11 @@ export const trainConfigSchema = z
     outDir: z.string().default('runs').describe('folder holding the runs'),
     seed: int0.default(0).describe('seed of model init, shuffling, augmentation and dropout'),
     threads: int1.optional().describe('libtorch intra-op threads (default: all cores; 1 for bit-exact reruns)'),
+    device: z
+      .string()
+      .regex(/^(auto|cpu|cuda(:\d+)?)$/, { error: "takes auto, cpu, cuda or cuda:N (e.g. cuda:1)" })
+      .default('auto')
+      .describe("where the model trains: cpu, cuda / cuda:N, or 'auto' (the first CUDA device when libtorch has CUDA and sees a GPU, else cpu)"),
     data,
     model,
     optimizer,

@@ -1,6 +1,6 @@
 // From a validated config to the parts a Trainer runs: the dataset split into train/val, the two
 // loaders, the model (seeded, from the registry), the optimizer and the lr schedule by name.
-import { setNumThreads } from '../torch/index.js';
+import { cudaAvailable, setNumThreads } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
 import { create, listModels, modelEntry, type ModelEntry } from '../models/registry.js';
 import { replaceWithConvHead } from '../models/adapt.js';
@@ -130,9 +130,22 @@ export function outputChannels(cfg: TrainConfig, task: TaskInfo): number {
   return 1;
 }
 
-/** Builds the model of the config, seeded, with `numClasses` from the data (same call for the EMA copy). */
+/**
+ * The device the config trains on: `device` as given, or for 'auto' the first CUDA device when
+ * the linked libtorch has CUDA and sees a GPU, else 'cpu'. Asking for CUDA without it is an error.
+ */
+export function trainDevice(cfg: TrainConfig): string {
+  if (cfg.device === 'auto') return cudaAvailable() ? 'cuda:0' : 'cpu';
+  if (cfg.device.startsWith('cuda') && !cudaAvailable()) {
+    throw new Error(`device: '${cfg.device}' asked for, but the linked libtorch has no CUDA or sees no GPU (\`segkit info\` shows it); set device: cpu, or point LIBTORCH at a CUDA build of libtorch`);
+  }
+  return cfg.device;
+}
+
+/** Builds the model of the config, seeded, with `numClasses` from the data, on the config's device (same call for the EMA copy). */
 export function buildModel(cfg: TrainConfig, task: TaskInfo): Module {
   if (cfg.threads !== undefined) setNumThreads(cfg.threads);
+  const device = trainDevice(cfg); // before building, so a refusal leaves nothing to free
   let entry: ModelEntry;
   try {
     entry = modelEntry(cfg.model.name);
@@ -159,6 +172,7 @@ export function buildModel(cfg: TrainConfig, task: TaskInfo): Module {
       throw new Error(`model.head.replace: ${(e as Error).message}`, { cause: e });
     }
   }
+  if (device !== 'cpu') model.to({ device });
   return cfg.model.channelsLast ? model.toChannelsLast() : model;
 }
 
