@@ -2,10 +2,8 @@
 // followers (./parallel/follower.ts), which run it on their own shards of the same step.
 import type { Module } from '../nn/index.js';
 import { autocast, runAsync, tidy, type Tensor } from '../torch/index.js';
-import { batchToTensors } from '../data/to-tensors.js';
 import type { Batch } from '../data/types.js';
-import type { SegmentationOutput } from '../models/segmentation.js';
-import type { LossFn } from './defaults.js';
+import type { TrainTask } from './task.js';
 
 export interface StepOptions {
   /** Autocast: bfloat16 on CPU, float16 on CUDA. */
@@ -20,7 +18,7 @@ export interface StepOptions {
  * gradients (`scale` holds 1/accumulation and any loss scaling). Returns the loss values ('loss'
  * and each named term), unscaled.
  */
-export async function forwardBackward(model: Module, loss: LossFn, batch: Batch, scale: number, opts: StepOptions): Promise<Record<string, number>> {
+export async function forwardBackward(model: Module, task: TrainTask, batch: Batch, scale: number, opts: StepOptions): Promise<Record<string, number>> {
   const device = opts.device ?? 'cpu';
   const onCuda = device.startsWith('cuda');
   const names: string[] = ['loss'];
@@ -28,10 +26,7 @@ export async function forwardBackward(model: Module, loss: LossFn, batch: Batch,
   // runAsync runs the closure at once (it queues the ops), so names are known when it returns
   const values = await runAsync(() =>
     tidy(() => {
-      const t = batchToTensors(batch, { channelsLast: opts.channelsLast });
-      if (!t.masks) throw new Error('Trainer: a training batch has no masks; semantic training needs a mask per image');
-      const [images, masks] = device === 'cpu' ? [t.images, t.masks] : [t.images.to({ device }), t.masks.to({ device })];
-      const forward = () => loss(model.call(images) as SegmentationOutput, masks);
+      const forward = () => task.loss(model, batch, { device, channelsLast: opts.channelsLast });
       const r = opts.amp ? autocast(onCuda ? 'cuda' : 'cpu', forward) : forward();
       r.total.mul(scale).backward();
       const kept: Tensor[] = [r.total.detach()];

@@ -33,6 +33,7 @@ import { EventWriter } from '../io/tensorboard.js';
 import { rngState, seedStep } from './rng.js';
 import { totalSteps, trainDevice, type RunScheduler } from './setup.js';
 import { forwardBackward } from './step.js';
+import { semanticTask, type TrainTask } from './task.js';
 
 /** Where a step starts: `position` is the index of its first batch in epoch `epoch` (0-based). */
 export interface StepInfo {
@@ -66,7 +67,10 @@ export interface TrainerParts {
   scheduler: RunScheduler | null;
   trainLoader: DataLoader;
   valLoader: DataLoader;
-  loss: LossFn;
+  /** The loss of semantic training (the task's, when `task` is given). */
+  loss?: LossFn;
+  /** What a batch is trained and validated with; default semanticTask(loss). */
+  task?: TrainTask;
   /** A fresh evaluator per validation pass. */
   makeEvaluator: () => Evaluator;
   /** Class names by train id (for the report's per-class table). */
@@ -136,6 +140,7 @@ export class Trainer {
   readonly device: string;
   /** Dynamic loss scaling (train.gradScaler); disabled, it passes everything through. */
   readonly scaler: GradScaler;
+  readonly task: TrainTask;
 
   constructor(readonly parts: TrainerParts) {
     this.cfg = parts.config;
@@ -145,6 +150,8 @@ export class Trainer {
     this.total = totalSteps(this.cfg, parts.trainLoader);
     this.params = parts.optimizer.paramGroups.flatMap((g) => g.params);
     this.print = parts.print ?? ((line) => console.log(line));
+    if (!parts.task && !parts.loss) throw new Error('Trainer: give a loss (semantic training) or a task');
+    this.task = parts.task ?? semanticTask(parts.loss!);
     this.device = trainDevice(this.cfg);
     const onCuda = this.device.startsWith('cuda');
     if (onCuda && this.cfg.train.processes > 1) throw new Error(`train.processes: data-parallel training runs on CPU only so far; with device ${this.device} set train.processes: 1`);
@@ -250,7 +257,7 @@ export class Trainer {
 
   /** Forward, loss and backward of one batch, its gradient scaled by `scale`. Returns the loss values. */
   forwardBackward(batch: Batch, scale: number, amp = this.amp ?? false): Promise<Record<string, number>> {
-    return forwardBackward(this.parts.model, this.parts.loss, batch, scale * this.scaler.getScale(), { amp, channelsLast: this.cfg.model.channelsLast, device: this.device });
+    return forwardBackward(this.parts.model, this.task, batch, scale * this.scaler.getScale(), { amp, channelsLast: this.cfg.model.channelsLast, device: this.device });
   }
 
   /**
@@ -360,7 +367,7 @@ export class Trainer {
 
   async validate(epoch: number): Promise<Record<string, number>> {
     const model = this.evalModel;
-    const { metrics, confusion } = await evaluatePass(model, this.parts.valLoader, this.parts.makeEvaluator(), this.cfg.model.channelsLast);
+    const { metrics, confusion } = await evaluatePass(model, this.parts.valLoader, this.parts.makeEvaluator(), this.task, this.cfg.model.channelsLast);
     this.lastConfusion = confusion;
     const key = this.cfg.val.metric;
     if (!(key in metrics)) throw new Error(`val.metric: '${key}' is not among the metrics the evaluator reports: ${describeNames(Object.keys(metrics))}`);

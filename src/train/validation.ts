@@ -4,15 +4,14 @@
 import { deviceOf, type Module } from '../nn/index.js';
 import { inferenceMode, runAsync, tidy } from '../torch/index.js';
 import type { DataLoader } from '../data/loader.js';
-import { batchToTensors } from '../data/to-tensors.js';
-import type { SegmentationOutput } from '../models/segmentation.js';
 import type { Evaluator } from './defaults.js';
+import type { TrainTask } from './task.js';
 
 /**
  * Metrics of `model` over every batch of `loader` (and the confusion matrix when the evaluator
  * gives one); the model's train/eval mode is restored.
  */
-export async function evaluatePass(model: Module, loader: DataLoader, evaluator: Evaluator, channelsLast: boolean): Promise<{ metrics: Record<string, number>; confusion?: number[][] }> {
+export async function evaluatePass(model: Module, loader: DataLoader, evaluator: Evaluator, task: TrainTask, channelsLast: boolean): Promise<{ metrics: Record<string, number>; confusion?: number[][] }> {
   loader.loadState({ ...loader.state(), epoch: 0, position: 0 }); // the same batches every time
   const wasTraining = model.training;
   const device = deviceOf(model);
@@ -21,12 +20,7 @@ export async function evaluatePass(model: Module, loader: DataLoader, evaluator:
     for await (const batch of loader) {
       await runAsync(() =>
         inferenceMode(() =>
-          tidy(() => {
-            const t = batchToTensors(batch, { channelsLast });
-            if (!t.masks) throw new Error('Trainer: a validation batch has no masks');
-            const [images, masks] = device === 'cpu' ? [t.images, t.masks] : [t.images.to({ device }), t.masks.to({ device })];
-            evaluator.update(model.call(images) as SegmentationOutput, masks);
-          }),
+          tidy(() => task.evaluate(model, batch, evaluator, { device, channelsLast })),
         ),
       );
     }
