@@ -17,7 +17,7 @@ import { BalancedPositiveNegativeSampler } from '../../detection/sampler.js';
 import type { Features } from '../backbones/features.js';
 import type { AnchorGenerator } from './anchors.js';
 import { RPNHead, concatBoxPredictionLayers } from './rpn-head.js';
-import type { DetectionTarget } from './types.js';
+import type { DetectionLosses, DetectionTarget } from './types.js';
 
 /** A count for training mode and one for eval mode, as torchvision's dicts. */
 export interface TopN {
@@ -56,9 +56,12 @@ export interface RPNLosses {
   loss_rpn_box_reg: Tensor;
 }
 
-/** forward's result: the proposals, and the losses in training mode (empty in eval mode). */
+/**
+ * forward's result: the proposals, and the losses: loss_objectness and loss_rpn_box_reg in
+ * training mode, none in eval mode (torchvision's dict, ready to merge with the RoI heads').
+ */
 export interface RPNOutput extends Proposals {
-  losses: Partial<RPNLosses>;
+  losses: DetectionLosses;
 }
 
 export class RegionProposalNetwork extends Module {
@@ -98,11 +101,13 @@ export class RegionProposalNetwork extends Module {
     if (imageSizes.length !== n) {
       throw new Error(`RegionProposalNetwork: ${imageSizes.length} image sizes for a batch of ${n} images; give [height, width] of each`);
     }
-    if (this.training && targets === undefined) {
-      throw new Error('RegionProposalNetwork: training mode needs targets (each image\'s ground-truth boxes) for the losses; pass them, or call eval() for proposals only');
-    }
-    if (this.training && targets!.length !== n) {
-      throw new Error(`RegionProposalNetwork: ${targets!.length} targets for a batch of ${n} images; give one per image (boxes (0, 4) for an image without objects)`);
+    if (this.training) {
+      if (targets === undefined) {
+        throw new Error('RegionProposalNetwork: training mode needs targets (each image\'s ground-truth boxes) for the losses; pass them, or call eval() for proposals only');
+      }
+      if (targets.length !== n) {
+        throw new Error(`RegionProposalNetwork: ${targets.length} targets for a batch of ${n} images; give one per image (boxes (0, 4) for an image without objects)`);
+      }
     }
     return tidy(() => {
       const { logits, deltas } = this.head.forward(levels);
@@ -112,10 +117,10 @@ export class RegionProposalNetwork extends Module {
       // proposals are not differentiated through (torchvision detaches the deltas and objectness)
       const proposals = this.boxCoder.decode(flat.deltas.detach(), anchors).view(n, -1, 4);
       const out: RPNOutput = { ...this.filterProposals(proposals, flat.objectness.detach(), imageSizes, perLevel), losses: {} };
-      if (this.training) {
-        const { labels, matchedGtBoxes } = this.assignTargetsToAnchors(anchors, targets!);
+      if (this.training && targets !== undefined) {
+        const { labels, matchedGtBoxes } = this.assignTargetsToAnchors(anchors, targets);
         const regressionTargets = this.boxCoder.encode(matchedGtBoxes, anchors);
-        out.losses = this.computeLoss(flat.objectness, flat.deltas, labels, regressionTargets);
+        out.losses = { ...this.computeLoss(flat.objectness, flat.deltas, labels, regressionTargets) };
       }
       return out;
     });
@@ -132,6 +137,9 @@ export class RegionProposalNetwork extends Module {
       const matchedGtBoxes: Tensor[] = [];
       anchors.forEach((a, i) => {
         const gt = targets[i].boxes;
+        if (gt.numel > 0 && (gt.ndim !== 2 || gt.size(1) !== 4)) {
+          throw new Error(`RegionProposalNetwork: target ${i}'s boxes must have shape (G, 4) x1, y1, x2, y2; got [${gt.shape}]`);
+        }
         if (gt.numel === 0) {
           labels.push(zeros([a.size(0)], { dtype: 'float32', device: a.device }));
           matchedGtBoxes.push(zeros(a.shape, { dtype: 'float32', device: a.device }));

@@ -71,13 +71,13 @@ for (const c of cases) {
       const { losses, boxes } = rpn.forward(images, c.imageSizes, features, targets);
       assert.equal(boxes.length, n);
       for (const key of ['loss_objectness', 'loss_rpn_box_reg'] as const) {
-        const loss = losses[key]!;
+        const loss = losses[key];
         assert.deepEqual(loss.shape, []);
         assert.ok(loss.requiresGrad, `${key} has grad`);
         const d = maxDiff(loss.reshape(1), load(`${c.name}/${key}`));
         assert.ok(d < 1e-5, `${key}: ${loss.item()} differs from torchvision's by ${d}`);
       }
-      losses.loss_objectness!.add(losses.loss_rpn_box_reg!).backward();
+      losses.loss_objectness.add(losses.loss_rpn_box_reg).backward();
       for (const [name, p] of rpn.head.namedParameters()) {
         const grad = p.grad;
         assert.ok(grad, `${name} has a gradient`);
@@ -96,16 +96,17 @@ test('a batch without objects trains: all anchors background, finite objectness 
     const targets = Array.from({ length: c.batch[0] }, () => ({ boxes: torch.zeros([0, 4]) }));
     torch.manualSeed(0);
     const { losses } = rpn.forward(torch.zeros(c.batch), c.imageSizes, caseFeatures(c), targets);
-    const objectness = losses.loss_objectness!.item();
+    const objectness = losses.loss_objectness.item();
     assert.ok(Number.isFinite(objectness) && objectness > 0, `objectness loss ${objectness}`);
-    assert.equal(losses.loss_rpn_box_reg!.item(), 0);
-    losses.loss_objectness!.add(losses.loss_rpn_box_reg!).backward();
+    assert.equal(losses.loss_rpn_box_reg.item(), 0);
+    losses.loss_objectness.add(losses.loss_rpn_box_reg).backward();
     for (const [name, p] of rpn.head.namedParameters()) {
-      const grad = p.grad!;
+      const grad = p.grad;
+      assert.ok(grad, `${name} has a gradient`);
       assert.ok(Number.isFinite(grad.abs().sum().item()), `grad of ${name} is finite`);
     }
     // only the objectness logits learn: the box regression gets a zero gradient
-    assert.equal(rpn.head.namedParameters().find(([k]) => k === 'bbox_pred.weight')![1].grad!.abs().sum().item(), 0);
+    assert.equal(rpn.head.bbox_pred.weight.grad?.abs().sum().item(), 0);
   });
   rpn.dispose();
 });
@@ -119,6 +120,7 @@ test('eval mode gives no losses (targets or not); training mode without targets 
     const targets = [{ boxes: load(`${c.name}/boxes0`) }, { boxes: torch.zeros([0, 4]) }];
     assert.throws(() => rpn.forward(images, c.imageSizes, features), /training mode needs targets .*call eval\(\) for proposals only/);
     assert.throws(() => rpn.forward(images, c.imageSizes, features, targets.slice(0, 1)), /1 targets for a batch of 2 images/);
+    assert.throws(() => rpn.forward(images, c.imageSizes, features, [targets[1], { boxes: torch.ones([3, 5]) }]), /target 1's boxes must have shape \(G, 4\).*got \[3,5\]/);
     rpn.eval();
     torch.noGrad(() => {
       assert.deepEqual(rpn.forward(images, c.imageSizes, features, targets).losses, {});
