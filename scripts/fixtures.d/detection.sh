@@ -3,3 +3,5 @@
 /usr/bin/python3 test/fixtures/detection/gen_detection.py
 # RPN pieces (AnchorGenerator, RPNHead, proposal filtering) from torchvision 0.14: test/fixtures/detection/rpn.safetensors
 /usr/bin/python3 test/fixtures/detection/gen_rpn.py
+# RoIHeads (box and mask heads, detections, masks) from torchvision 0.14: test/fixtures/detection/roi_heads.safetensors
+/usr/bin/python3 test/fixtures/detection/gen_roi_heads.py
