@@ -3,5 +3,7 @@
 /usr/bin/python3 test/fixtures/detection/gen_detection.py
 # RPN pieces (AnchorGenerator, RPNHead, proposal filtering) from torchvision 0.14: test/fixtures/detection/rpn.safetensors
 /usr/bin/python3 test/fixtures/detection/gen_rpn.py
+# Matcher and BalancedPositiveNegativeSampler (seeded draws) from torchvision 0.14: test/fixtures/detection/matcher.safetensors
+/usr/bin/python3 test/fixtures/detection/gen_matcher.py
 # RoIHeads (box and mask heads, detections, masks) from torchvision 0.14: test/fixtures/detection/roi_heads.safetensors
 /usr/bin/python3 test/fixtures/detection/gen_roi_heads.py
