@@ -36,3 +36,5 @@ export { RegionProposalNetwork, type RegionProposalNetworkOptions, type TopN, ty
 export { TwoMLPHead, FastRCNNConvFCHead, FastRCNNPredictor } from './detection/box-head.js';
 export { MaskRCNNHeads, MaskRCNNPredictor } from './detection/mask-head.js';
 export { RoIHeads, maskrcnnInference, type RoIHeadsOptions, type RoIHeadsParts } from './detection/roi-heads.js';
+export { fastrcnnLoss, maskrcnnLoss, projectMasksOnBoxes } from './detection/roi-losses.js';
+export { selectTrainingSamples, assignTargetsToProposals, type TrainingSamples } from './detection/roi-sampling.js';

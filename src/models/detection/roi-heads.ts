@@ -5,16 +5,23 @@
 // every (box, class) pair with a softmax score above score_thresh and at least 1e-2 wide and high,
 // NMS per class, the detections_per_img best; the mask branch pools the detections to 14x14
 // (mask_roi_pool), runs the mask head and predictor and keeps each detection's sigmoid mask of its
-// own class (maskrcnn_inference), 28x28 in the box. State-dict keys are torchvision's
-// (box_head.*, box_predictor.*, mask_head.*, mask_predictor.*; the pools have none).
+// own class (maskrcnn_inference), 28x28 in the box. In train mode, the proposals sampled against
+// the targets (roi-sampling.ts) go through the box branch, the positive ones through the mask
+// branch, giving torchvision's loss_classifier, loss_box_reg and loss_mask (roi-losses.ts).
+// State-dict keys are torchvision's (box_head.*, box_predictor.*, mask_head.*, mask_predictor.*;
+// the pools have none).
 import { F, arange, cat, op, tidy, type Tensor } from '../../torch/index.js';
 import { Module } from '../../nn/index.js';
 import { BoxCoder } from '../../detection/box-coder.js';
+import { Matcher } from '../../detection/matcher.js';
+import { BalancedPositiveNegativeSampler } from '../../detection/sampler.js';
 import { batchedNms } from '../../detection/nms.js';
 import { clipBoxesToImage, removeSmallBoxes } from '../../detection/boxes.js';
 import type { MultiScaleRoIAlign } from '../../detection/multi-scale-roi-align.js';
 import type { Features } from '../backbones/features.js';
 import type { Detection, DetectionLosses, DetectionTarget } from './types.js';
+import { fastrcnnLoss, maskrcnnLoss } from './roi-losses.js';
+import { selectTrainingSamples } from './roi-sampling.js';
 
 export interface RoIHeadsOptions {
   /** Training: a proposal with IoU ≥ this to a ground-truth box is a positive; default 0.5. */
@@ -59,10 +66,8 @@ export class RoIHeads extends Module {
   declare mask_head: Module | undefined;
   declare mask_predictor: Module | undefined;
   readonly boxCoder: BoxCoder;
-  readonly fgIouThresh: number;
-  readonly bgIouThresh: number;
-  readonly batchSizePerImage: number;
-  readonly positiveFraction: number;
+  readonly proposalMatcher: Matcher;
+  readonly fgBgSampler: BalancedPositiveNegativeSampler;
   readonly scoreThresh: number;
   readonly nmsThresh: number;
   readonly detectionsPerImg: number;
@@ -81,10 +86,8 @@ export class RoIHeads extends Module {
       this.mask_head = parts.maskHead;
       this.mask_predictor = parts.maskPredictor;
     }
-    this.fgIouThresh = opts.fgIouThresh ?? 0.5;
-    this.bgIouThresh = opts.bgIouThresh ?? 0.5;
-    this.batchSizePerImage = opts.batchSizePerImage ?? 512;
-    this.positiveFraction = opts.positiveFraction ?? 0.25;
+    this.proposalMatcher = new Matcher(opts.fgIouThresh ?? 0.5, opts.bgIouThresh ?? 0.5, false);
+    this.fgBgSampler = new BalancedPositiveNegativeSampler(opts.batchSizePerImage ?? 512, opts.positiveFraction ?? 0.25);
     this.boxCoder = new BoxCoder(opts.bboxRegWeights ?? [10, 10, 5, 5]);
     this.scoreThresh = opts.scoreThresh ?? 0.05;
     this.nmsThresh = opts.nmsThresh ?? 0.5;
@@ -98,14 +101,17 @@ export class RoIHeads extends Module {
   /**
    * `features`: the FPN levels by name; `proposals`: (Lᵢ, 4) boxes per image (the RPN's);
    * `imageSizes`: [height, width] of each image in the padded batch. Eval mode: the detections
-   * of each image, no losses.
+   * of each image, no losses. Train mode (`targets` needed): the losses, no detections.
    */
   override forward(features: Features, proposals: Tensor[], imageSizes: [number, number][], targets?: DetectionTarget[]): { detections: Detection[]; losses: DetectionLosses } {
     if (proposals.length !== imageSizes.length) {
       throw new Error(`RoIHeads: ${proposals.length} proposal lists for ${imageSizes.length} image sizes; give one (L, 4) tensor and one [height, width] per image`);
     }
-    if (this.training) throw new Error('RoIHeads: training mode is not implemented yet; call eval()');
-    void targets;
+    if (targets !== undefined) this.checkTargets(targets, proposals.length);
+    if (this.training) {
+      if (targets === undefined) throw new Error('RoIHeads: train mode needs targets (boxes, labels and, with a mask branch, masks per image); call eval() to detect');
+      return { detections: [], losses: this.trainingLosses(features, proposals, imageSizes, targets) };
+    }
     return tidy(() => {
       const boxFeatures = this.box_roi_pool.forward(features, proposals, imageSizes);
       const [classLogits, boxRegression] = this.box_predictor.forward(this.box_head.forward(boxFeatures)) as [Tensor, Tensor];
@@ -115,6 +121,35 @@ export class RoIHeads extends Module {
         maskrcnnInference(maskLogits, detections.map((d) => d.labels)).forEach((m, i) => (detections[i].masks = m));
       }
       return { detections, losses: {} };
+    });
+  }
+
+  private trainingLosses(features: Features, proposals: Tensor[], imageSizes: [number, number][], targets: DetectionTarget[]): DetectionLosses {
+    return tidy(() => {
+      const samples = selectTrainingSamples(proposals, targets, this.proposalMatcher, this.fgBgSampler, this.boxCoder);
+      const boxFeatures = this.box_roi_pool.forward(features, samples.proposals, imageSizes);
+      const [classLogits, boxRegression] = this.box_predictor.forward(this.box_head.forward(boxFeatures)) as [Tensor, Tensor];
+      const { lossClassifier, lossBoxReg } = fastrcnnLoss(classLogits, boxRegression, samples.labels, samples.regressionTargets);
+      const losses: DetectionLosses = { loss_classifier: lossClassifier, loss_box_reg: lossBoxReg };
+      if (this.hasMask) {
+        // the mask branch learns from the positive proposals only
+        const positive = samples.labels.map((l) => op('nonzero', l.gt(0)).reshape(-1));
+        const maskProposals = samples.proposals.map((p, i) => p.indexSelect(0, positive[i]));
+        const matched = samples.matchedIdxs.map((m, i) => m.indexSelect(0, positive[i]));
+        const maskLogits = this.maskLogits(features, maskProposals, imageSizes);
+        losses.loss_mask = maskrcnnLoss(maskLogits, maskProposals, targets.map((t) => t.masks!), targets.map((t) => t.labels), matched);
+      }
+      return losses;
+    });
+  }
+
+  // torchvision's checks of the targets' keys and dtypes, with what to change
+  private checkTargets(targets: DetectionTarget[], images: number): void {
+    if (targets.length !== images) throw new Error(`RoIHeads: ${targets.length} targets for ${images} images; give one per image (an image without objects has boxes (0, 4))`);
+    targets.forEach((t, i) => {
+      if (!['float32', 'float64', 'float16'].includes(t.boxes.dtype)) throw new Error(`RoIHeads: targets[${i}].boxes must be float, got ${t.boxes.dtype}; convert with .float()`);
+      if (t.labels.dtype !== 'int64') throw new Error(`RoIHeads: targets[${i}].labels must be int64, got ${t.labels.dtype}; convert with .long()`);
+      if (this.hasMask && this.training && t.masks === undefined) throw new Error(`RoIHeads: targets[${i}] has no masks; the mask branch trains on (G, H, W) 0/1 instance masks`);
     });
   }
 
