@@ -33,3 +33,8 @@ export {
 export { AnchorGenerator, FPN_ANCHOR_SIZES, FPN_ASPECT_RATIOS } from './detection/anchors.js';
 export { RPNHead, permuteAndFlatten, concatBoxPredictionLayers } from './detection/rpn-head.js';
 export { RegionProposalNetwork, type RegionProposalNetworkOptions, type TopN, type Proposals, type RPNLosses, type RPNOutput } from './detection/rpn.js';
+export { TwoMLPHead, FastRCNNConvFCHead, FastRCNNPredictor } from './detection/box-head.js';
+export { MaskRCNNHeads, MaskRCNNPredictor } from './detection/mask-head.js';
+export { RoIHeads, maskrcnnInference, type RoIHeadsOptions, type RoIHeadsParts } from './detection/roi-heads.js';
+export { fastrcnnLoss, maskrcnnLoss, projectMasksOnBoxes } from './detection/roi-losses.js';
+export { selectTrainingSamples, assignTargetsToProposals, type TrainingSamples } from './detection/roi-sampling.js';
