@@ -101,7 +101,7 @@ const train = section({
 const val = section({
   every: int1.default(1).describe('validate every N units (see unit)'),
   unit: z.enum(['epoch', 'iteration']).default('epoch').describe('what val.every counts'),
-  metric: z.string().default('miou').describe('metric that picks the best checkpoint and drives early stopping'),
+  metric: z.string().default('miou').describe("metric that picks the best checkpoint and drives early stopping (instance models: 'segm.AP' in place of the default miou; also bbox.AP, segm.AP50, ...)"),
   mode: z.enum(['max', 'min']).default('max').describe('whether a larger or smaller metric is better'),
 });
 

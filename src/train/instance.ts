@@ -33,6 +33,7 @@ export function detectBatch(model: Module, batch: Batch, place: Placement): Dete
 /** Training and validation of a detector that returns its own losses (Mask R-CNN). */
 export function instanceTask(): TrainTask {
   return {
+    kind: 'instance',
     loss(model: Module, batch: Batch, place: Placement) {
       const inputs = detectionInputs(batch);
       const { images, targets } = onDevice(inputs.images, inputs.targets, place.device);

@@ -71,8 +71,9 @@ export interface TrainerParts {
   loss?: LossFn;
   /** What a batch is trained and validated with; default semanticTask(loss). */
   task?: TrainTask;
-  /** A fresh evaluator per validation pass. */
-  makeEvaluator: () => Evaluator;
+  /** A fresh evaluator per validation pass (its update takes what the task's evaluate gives it). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  makeEvaluator: () => Evaluator<any, any>;
   /** Class names by train id (for the report's per-class table). */
   classNames?: string[];
   /** Builds another model of the same architecture (for the EMA copy). */
@@ -531,7 +532,7 @@ export class Trainer {
     this.checkpoint();
     writeWeights(join(this.runDir, 'last.safetensors'), this.evalModel, { ...this.weightsMetadata(), step: String(this.step), epoch: String(endEpoch) });
     const valSet = this.parts.valLoader.dataset;
-    if (this.cfg.train.samples > 0 && valSet instanceof SegDataset) {
+    if (this.cfg.train.samples > 0 && valSet instanceof SegDataset && this.task.kind === 'semantic') {
       const transform = this.parts.valLoader.compose.toJSON() as StepConfig[];
       await writeSamples(join(this.runDir, 'samples.png'), this.evalModel, valSet, { count: this.cfg.train.samples, transform, ignoreIndex: this.parts.valLoader.ignoreIndex, channelsLast: this.cfg.model.channelsLast });
     }
