@@ -30,11 +30,12 @@ export function readDetection(det: Detection, opts: ReadDetectionOptions = {}): 
   if (det.boxes.shape.join() !== `${K},4` || det.labels.shape.join() !== `${K}`) {
     throw new Error(`readDetection: ${K} scores but boxes are [${det.boxes.shape}] and labels [${det.labels.shape}]; expected (${K}, 4) and (${K})`);
   }
-  const out: DetectionArrays = {
-    boxes: Float32Array.from(det.boxes.toArray()),
-    labels: Int32Array.from(det.labels.toArray()),
-    scores: Float32Array.from(det.scores.toArray()),
-  };
+  // Copies on the CPU in the wanted dtypes (the model may run on a GPU); the copies are freed by tidy.
+  const out: DetectionArrays = tidy(() => ({
+    boxes: det.boxes.to({ dtype: 'float32', device: 'cpu' }).data() as Float32Array,
+    labels: det.labels.to({ dtype: 'int32', device: 'cpu' }).data() as Int32Array,
+    scores: det.scores.to({ dtype: 'float32', device: 'cpu' }).data() as Float32Array,
+  }));
   if (det.masks) {
     const s = det.masks.shape;
     if (s.length !== 4 || s[0] !== K || s[1] !== 1) throw new Error(`readDetection: masks are [${s}] but (${K}, 1, H, W) pasted probabilities are expected (run the model's postprocess)`);
