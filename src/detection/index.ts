@@ -6,3 +6,4 @@ export { nms, batchedNms } from './nms.js';
 export { roiAlign, convertBoxesToRoiFormat, type RoIAlignOptions } from './roi-align.js';
 export { LevelMapper, inferScale, setupScales, type LevelMapperOptions } from './level-mapper.js';
 export { MultiScaleRoIAlign, type MultiScaleRoIAlignOptions } from './multi-scale-roi-align.js';
+export { pasteMasksInImage, pasteMaskInImage, expandBoxes, expandMasks } from './paste-masks.js';

@@ -33,3 +33,5 @@ export {
 export { AnchorGenerator, FPN_ANCHOR_SIZES, FPN_ASPECT_RATIOS } from './detection/anchors.js';
 export { RPNHead, permuteAndFlatten, concatBoxPredictionLayers } from './detection/rpn-head.js';
 export { RegionProposalNetwork, type RegionProposalNetworkOptions, type TopN, type Proposals } from './detection/rpn.js';
+export { GeneralizedRCNNTransform, resizeBoxes, type GeneralizedRCNNTransformOptions, type ImageList } from './detection/transform.js';
+export type { DetectionTarget, Detection, DetectionLosses } from './detection/types.js';
