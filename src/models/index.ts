@@ -32,6 +32,6 @@ export {
 } from './detection/backbone-fpn.js';
 export { AnchorGenerator, FPN_ANCHOR_SIZES, FPN_ASPECT_RATIOS } from './detection/anchors.js';
 export { RPNHead, permuteAndFlatten, concatBoxPredictionLayers } from './detection/rpn-head.js';
-export { RegionProposalNetwork, type RegionProposalNetworkOptions, type TopN, type Proposals } from './detection/rpn.js';
+export { RegionProposalNetwork, type RegionProposalNetworkOptions, type TopN, type Proposals, type RPNLosses, type RPNOutput } from './detection/rpn.js';
 export { GeneralizedRCNNTransform, resizeBoxes, type GeneralizedRCNNTransformOptions, type ImageList } from './detection/transform.js';
 export type { DetectionTarget, Detection, DetectionLosses } from './detection/types.js';

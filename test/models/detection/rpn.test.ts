@@ -39,7 +39,10 @@ for (const c of cases) {
     torch.tidy(() => {
       const n = c.batch[0];
       const features = Object.fromEntries(c.features.map(([h, w], i) => [String(i), pyramidFeature(i, [n, c.channels, h, w])]));
-      const out = torch.noGrad(() => rpn.forward(torch.zeros(c.batch), c.imageSizes, features));
+      // train mode needs targets (as torchvision's, which the fixture gives images without boxes)
+      const targets = c.training ? Array.from({ length: n }, () => ({ boxes: torch.zeros([0, 4]) })) : undefined;
+      const out = torch.noGrad(() => rpn.forward(torch.zeros(c.batch), c.imageSizes, features, targets));
+      assert.deepEqual(Object.keys(out.losses), c.training ? ['loss_objectness', 'loss_rpn_box_reg'] : []);
       assert.equal(out.boxes.length, n);
       for (let i = 0; i < n; i++) {
         const boxes = loadRpn(`rpn/${c.name}/boxes${i}`);
