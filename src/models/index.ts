@@ -40,3 +40,5 @@ export { MaskRCNNHeads, MaskRCNNPredictor } from './detection/mask-head.js';
 export { RoIHeads, maskrcnnInference, type RoIHeadsOptions, type RoIHeadsParts } from './detection/roi-heads.js';
 export { fastrcnnLoss, maskrcnnLoss, projectMasksOnBoxes } from './detection/roi-losses.js';
 export { selectTrainingSamples, assignTargetsToProposals, type TrainingSamples } from './detection/roi-sampling.js';
+export { GeneralizedRCNN, type DetectionBackbone } from './detection/generalized-rcnn.js';
+export { MaskRCNN, maskrcnnResnet50Fpn, maskrcnnResnet50FpnV2, replaceMaskRcnnPredictors, type MaskRCNNOptions, type MaskRcnnBuilderOptions } from './detection/mask-rcnn.js';
