@@ -3,16 +3,19 @@
 // 91 classes; the same weights (random init, norm statistics perturbed, 5 classes, min/max size
 // 96/128) give torchvision's detections on two images of different sizes (labels equal, boxes
 // within 1e-3, scores within 1e-4, pasted masks with IoU above 0.999) and, after the same seed,
-// its training losses; the fine-tuning recipe's new predictors; errors for missing targets and
-// degenerate boxes.
+// its training losses; a file with torchvision < 0.13's key names (the v1 COCO file) loads whole,
+// and FrozenBatchNorm2d's eps becomes 0 for that file as torchvision's overwrite_eps; the
+// fine-tuning recipe's new predictors; errors for missing targets and degenerate boxes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../../../src/torch/index.js';
 import { readSafetensors } from '../../../src/io/safetensors.js';
-import { loadWeights } from '../../../src/io/weights.js';
-import { maskrcnnResnet50Fpn, maskrcnnResnet50FpnV2, replaceMaskRcnnPredictors, type DetectionTarget, type MaskRCNN, type MaskRcnnBuilderOptions } from '../../../src/models/index.js';
+import { loadWeights, readWeights } from '../../../src/io/weights.js';
+import { loadPretrained, maskrcnnResnet50Fpn, maskrcnnResnet50FpnV2, replaceMaskRcnnPredictors, type DetectionTarget, type MaskRCNN, type MaskRcnnBuilderOptions } from '../../../src/models/index.js';
+import { useCocoV1Eps } from '../../../src/models/detection/mask-rcnn.js';
+import { FrozenBatchNorm2d } from '../../../src/nn/index.js';
 import { checkLeaksEachTest } from '../../leak.js';
 import { generated } from '../generated.js';
 
@@ -113,6 +116,30 @@ for (const name of NAMES) {
     model.dispose();
   });
 }
+
+/** v1 key names of torchvision < 0.13, as the COCO_V1 file spells them. */
+const oldName = (k: string): string => k
+  .replace(/^backbone\.fpn\.(inner|layer)_blocks\.(\d)\.0\./, 'backbone.fpn.$1_blocks.$2.')
+  .replace(/^rpn\.head\.conv\.0\.0\./, 'rpn.head.conv.')
+  .replace(/^roi_heads\.mask_head\.(\d)\.0\./, (_, i: string) => `roi_heads.mask_head.mask_fcn${Number(i) + 1}.`);
+
+test('v1: a file with torchvision < 0.13 key names loads whole; the COCO_V1 file gets eps 0 as torchvision sets it', () => {
+  const m = meta('v1');
+  const model = maskrcnnResnet50Fpn(m.options);
+  const raw = readWeights(join(dir, 'v1.weights.safetensors'));
+  const old = new Map([...raw].map(([k, v]) => [oldName(k), v]));
+  assert.ok(old.has('roi_heads.mask_head.mask_fcn4.weight') && old.has('rpn.head.conv.bias') && old.has('backbone.fpn.layer_blocks.3.weight'));
+  const report = loadPretrained(model, old);
+  assert.deepEqual([report.skipped, report.missing], [[], []]);
+  assert.equal(report.loaded.length, raw.size);
+  torch.tidy(() => assert.equal(maxDiff(model.stateDict().get('roi_heads.mask_head.3.0.weight')!, torch.fromRaw(raw.get('roi_heads.mask_head.3.0.weight')!)), 0));
+  const eps = () => [...new Set(model.modules().filter((x) => x instanceof FrozenBatchNorm2d).map((x) => (x as FrozenBatchNorm2d).eps))];
+  useCocoV1Eps(model, { file: '/elsewhere/model.pth' });
+  assert.deepEqual(eps(), [1e-5]);
+  useCocoV1Eps(model, { file: '/cache/maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth' });
+  assert.deepEqual(eps(), [0]);
+  model.dispose();
+});
 
 test('replaceMaskRcnnPredictors: predictors for 3 classes, every other weight kept', () => {
   const model = maskrcnnResnet50Fpn({ numClasses: 91 });
