@@ -2,11 +2,13 @@
 // same head weights, FPN features and proposals give torchvision's class logits and box deltas,
 // then per image its detections in its order (boxes, scores, labels) with their 28x28 masks, for
 // the v1 heads (default thresholds) and the v2 heads (BatchNorm, 8 detections per image of more
-// that survive); the third image's proposals are zero-width, so it has no detections.
+// that survive); the third image's proposals are zero-width, so it has no detections. Also: heads
+// without a mask branch, a mask branch given in part, the pre-0.13 mask-head keys, size checks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../../src/torch/index.js';
-import { type RoIHeadsOptions } from '../../../src/models/index.js';
+import { FastRCNNPredictor, MaskRCNNHeads, RoIHeads, TwoMLPHead, type RoIHeadsOptions } from '../../../src/models/index.js';
+import { MultiScaleRoIAlign } from '../../../src/detection/index.js';
 import { LEVELS, disposeAll, loadAll, loadRoi, makeHeads, maxDiff, roiFixture } from './roi-heads-fixture.js';
 import { checkLeaksEachTest } from '../../leak.js';
 
@@ -72,6 +74,35 @@ test('a batch in which no detection survives gives empty detections and masks', 
     assert.deepEqual(none.masks!.shape, [0, 1, 28, 28]);
   }));
   heads.dispose();
+});
+
+test('without a mask branch: the same detections, no masks; train mode gives the two box losses', () => {
+  const sd = loadAll('v1/w/box_');
+  const heads = new RoIHeads({ boxRoiPool: new MultiScaleRoIAlign(['0', '1', '2', '3'], 7, 2), boxHead: new TwoMLPHead(8 * 7 * 7, 16), boxPredictor: new FastRCNNPredictor(16, 4) });
+  assert.deepEqual([...heads.stateDict().keys()], [...sd.keys()].map((k) => `box_${k}`));
+  heads.loadStateDict(new Map([...sd].map(([k, t]) => [`box_${k}`, t])));
+  disposeAll(sd);
+  heads.eval();
+  torch.tidy(() => {
+    const proposals = [0, 1, 2].map((i) => loadRoi(`eval/v1/proposals${i}`));
+    const { detections } = torch.noGrad(() => heads.forward(features(), proposals, IMAGE_SIZES));
+    assert.equal(detections[0].masks, undefined);
+    assert.ok(maxDiff(detections[0].boxes, loadRoi('eval/v1/boxes0')) < 1e-3);
+    heads.train();
+    const target = { boxes: torch.tensor([[10, 10, 30, 40]], { dtype: 'float32' }), labels: torch.tensor([2], { dtype: 'int64' }) };
+    const { losses } = heads.forward(features(), proposals, IMAGE_SIZES, [target, target, target]);
+    assert.deepEqual(Object.keys(losses), ['loss_classifier', 'loss_box_reg']);
+  });
+  heads.dispose();
+});
+
+test('a mask branch given in part is an error that names the three parts', () => {
+  const pool = new MultiScaleRoIAlign(['0'], 7, 2);
+  const head = new TwoMLPHead(8 * 7 * 7, 16);
+  const predictor = new FastRCNNPredictor(16, 4);
+  const maskHead = new MaskRCNNHeads(8, [16], 1);
+  assert.throws(() => new RoIHeads({ boxRoiPool: pool, boxHead: head, boxPredictor: predictor, maskHead }), /needs maskRoiPool, maskHead and maskPredictor together/);
+  for (const m of [head, predictor, maskHead]) m.dispose();
 });
 
 test('the mask head of a state dict from before torchvision 0.13 (mask_fcn1.weight ...) loads into mask_head.<i>.0.*', () => {
