@@ -41,11 +41,11 @@ export class GeneralizedRCNN extends Module {
     if (this.training) checkTargets(images, targets);
     const originalSizes = images.map((im) => [im.size(-2), im.size(-1)] as [number, number]);
     return tidy(() => {
-      const { images: batch, targets: resized } = this.transform.forward(images, this.training ? targets : undefined);
+      const { images: batch, targets: resized } = this.transform.call(images, this.training ? targets : undefined);
       if (resized !== undefined) resized.forEach((t, i) => checkDegenerate(t.boxes, i));
-      const features = this.backbone.forward(batch.tensors);
-      const proposals = this.rpn.forward(batch.tensors, batch.imageSizes, features, resized);
-      const { detections, losses } = this.roi_heads.forward(features, proposals.boxes, batch.imageSizes, resized);
+      const features = this.backbone.call(batch.tensors);
+      const proposals = this.rpn.call(batch.tensors, batch.imageSizes, features, resized);
+      const { detections, losses } = this.roi_heads.call(features, proposals.boxes, batch.imageSizes, resized);
       if (this.training) return { ...losses, ...proposals.losses } as DetectionLosses;
       return this.transform.postprocess(detections, batch.imageSizes, originalSizes);
     });

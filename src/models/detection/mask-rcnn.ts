@@ -5,6 +5,7 @@
 // a mask head with BatchNorm). State-dict keys are torchvision's, so its COCO weights load as
 // they are. replaceMaskRcnnPredictors is torchvision's fine-tuning recipe: new box and mask
 // predictors for another class count, every other weight kept.
+import { basename } from 'node:path';
 import { BatchNorm2d, type NormFactory } from '../../nn/index.js';
 import { MultiScaleRoIAlign } from '../../detection/multi-scale-roi-align.js';
 import { replaceModule } from '../adapt.js';
@@ -17,7 +18,7 @@ import { FastRCNNConvFCHead, FastRCNNPredictor, TwoMLPHead } from './box-head.js
 import { MaskRCNNHeads, MaskRCNNPredictor } from './mask-head.js';
 import { GeneralizedRCNNTransform, type GeneralizedRCNNTransformOptions } from './transform.js';
 import { GeneralizedRCNN, type DetectionBackbone } from './generalized-rcnn.js';
-import type { Module } from '../../nn/index.js';
+import { FrozenBatchNorm2d, type Module } from '../../nn/index.js';
 
 /** torchvision's FasterRCNN / MaskRCNN keyword arguments, camelCase; every one has torchvision's default. */
 export interface MaskRCNNOptions extends GeneralizedRCNNTransformOptions {
@@ -171,4 +172,26 @@ export function replaceMaskRcnnPredictors(model: MaskRCNN, numClasses: number): 
   if (mask === undefined) throw new Error('replaceMaskRcnnPredictors: the model has no mask branch');
   replaceModule(model, 'roi_heads.mask_predictor', new MaskRCNNPredictor(mask.conv5_mask.inChannels, 256, numClasses));
   return model;
+}
+
+/** The builders' options beyond numClasses and the weights, for models.create's option check. */
+export const MASK_RCNN_OPTIONS = [
+  'pretrained', 'trainableBackboneLayers', 'minSize', 'maxSize', 'imageMean', 'imageStd', 'sizeDivisible', 'fixedSize',
+  'rpnAnchorGenerator', 'rpnHead', 'rpnPreNmsTopNTrain', 'rpnPreNmsTopNTest', 'rpnPostNmsTopNTrain', 'rpnPostNmsTopNTest',
+  'rpnNmsThresh', 'rpnFgIouThresh', 'rpnBgIouThresh', 'rpnBatchSizePerImage', 'rpnPositiveFraction', 'rpnScoreThresh',
+  'boxRoiPool', 'boxHead', 'boxPredictor', 'boxScoreThresh', 'boxNmsThresh', 'boxDetectionsPerImg', 'boxFgIouThresh',
+  'boxBgIouThresh', 'boxBatchSizePerImage', 'boxPositiveFraction', 'bboxRegWeights', 'maskRoiPool', 'maskHead', 'maskPredictor',
+];
+
+const COCO_V1_FILE = 'maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth';
+
+/**
+ * torchvision's overwrite_eps(model, 0.0) after loading MaskRCNN_ResNet50_FPN_Weights.COCO_V1
+ * (trained when FrozenBatchNorm2d had eps 0): applied when the weights are that file, by name
+ * or by its file name.
+ */
+export function useCocoV1Eps(model: Module, weights: { file: string; info?: { builder: string; name: string } }): void {
+  const byName = weights.info?.builder === 'maskrcnn_resnet50_fpn' && weights.info.name === 'COCO_V1';
+  if (!byName && basename(weights.file) !== COCO_V1_FILE) return;
+  for (const m of model.modules()) if (m instanceof FrozenBatchNorm2d) m.eps = 0;
 }

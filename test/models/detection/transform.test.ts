@@ -81,6 +81,15 @@ for (const c of post) {
   });
 }
 
+test('postprocess of an image without detections gives empty boxes and (0, 1, H, W) masks', () => {
+  const t = new GeneralizedRCNNTransform({ minSize: 64, maxSize: 100 }).eval();
+  torch.tidy(() => {
+    const empty: Detection = { boxes: torch.zeros([0, 4]), labels: torch.zeros([0], { dtype: 'int64' }), scores: torch.zeros([0]), masks: torch.zeros([0, 1, 28, 28]) };
+    const [out] = t.postprocess([empty], [[64, 89]], [[50, 70]]);
+    assert.deepEqual([out.boxes.shape, out.masks!.shape], [[0, 4], [0, 1, 50, 70]]);
+  });
+});
+
 test('pasteMasksInImage: no masks gives (0, 1, H, W); mismatched shapes are an error naming them', () => {
   torch.tidy(() => {
     assert.deepEqual(pasteMasksInImage(torch.zeros([0, 1, 28, 28]), torch.zeros([0, 4]), [20, 30]).shape, [0, 1, 20, 30]);
