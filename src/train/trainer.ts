@@ -405,7 +405,7 @@ export class Trainer {
     return {
       'segkit.model': this.cfg.model.name,
       // the output channels too, so `segkit eval/predict --weights best.safetensors` rebuilds it as it is
-      'segkit.options': JSON.stringify({ ...this.cfg.model.options, numClasses: (this.parts.model as { numClasses?: number }).numClasses }),
+      'segkit.options': JSON.stringify({ ...this.cfg.model.options, numClasses: (this.parts.model as { numClasses?: number }).numClasses ?? this.parts.classNames?.length }),
       ...(this.parts.classNames ? { 'segkit.classes': JSON.stringify(this.parts.classNames) } : {}),
       ...(norm ? { 'segkit.normalize': JSON.stringify({ mean: norm.mean, std: norm.std }) } : {}),
       // a replaced head (model.head) and the test-time settings (test.scales/flip) eval and predict rebuild and use
