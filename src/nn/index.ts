@@ -8,7 +8,7 @@
 //   }
 //
 // A module owns its parameters and buffers: call dispose() when done with it.
-export { Module, isModuleTensor, takeChild, observeModuleCalls, type StateDictInput, type LoadStateDictResult } from './module.js';
+export { Module, deviceOf, isModuleTensor, takeChild, observeModuleCalls, type StateDictInput, type LoadStateDictResult } from './module.js';
 export { parameter, isParameter } from './parameter.js';
 export { Sequential, ModuleList, ModuleDict } from './containers.js';
 export { Conv2d, ConvTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions, type PaddingMode } from './conv.js';

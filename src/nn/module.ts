@@ -57,6 +57,11 @@ let releaseSuspended = false;
  * Removes child `name` from `m` without disposing it and returns it: the caller owns it now
  * (ModuleDict.pop).
  */
+/** The device of a module's first parameter or buffer ('cpu' for a module without tensors). */
+export function deviceOf(m: Module): string {
+  return (m.parameters()[0] ?? m.buffers()[0])?.device ?? 'cpu';
+}
+
 export function takeChild(m: Module, name: string): Module | undefined {
   const child = m._modules.get(name);
   releaseSuspended = true;

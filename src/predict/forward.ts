@@ -7,7 +7,7 @@
 //   const forward = (await openOnnx('m.onnx')).forward;  // ONNX Runtime (src/ort)
 //   const probs = await predictProbabilities(forward, x, { flip: true });
 import { Tensor, inferenceMode, runAsync, tidy } from '../torch/index.js';
-import type { Module } from '../nn/index.js';
+import { deviceOf, type Module } from '../nn/index.js';
 import type { SegmentationOutput } from '../models/segmentation.js';
 
 /**
@@ -22,12 +22,14 @@ export type Forward = (x: Tensor) => Tensor | Promise<Tensor>;
  * running meanwhile.
  */
 export function moduleForward(model: Module): Forward {
+  const device = deviceOf(model); // a model on CUDA gets its input there and gives its logits back on the CPU
   return (x) =>
     runAsync(() =>
       inferenceMode(() =>
         tidy(() => {
-          const y = (model as Module & { call(x: Tensor): Tensor | SegmentationOutput }).call(x);
-          return y instanceof Tensor ? y : y.out;
+          const y = (model as Module & { call(x: Tensor): Tensor | SegmentationOutput }).call(device === 'cpu' ? x : x.to({ device }));
+          const out = y instanceof Tensor ? y : y.out;
+          return device === 'cpu' ? out : out.to({ device: 'cpu' });
         }),
       ),
     );

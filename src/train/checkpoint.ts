@@ -13,7 +13,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import type { Module } from '../nn/index.js';
 import { fromRaw, toRaw, type Tensor } from '../torch/index.js';
-import { disposeStateDict, joinStateDict, splitStateDict, type Optimizer, type OptimizerStateJson, type SchedulerState, type Scheduler } from '../optim/index.js';
+import { disposeStateDict, joinStateDict, splitStateDict, type GradScalerState, type Optimizer, type OptimizerStateJson, type SchedulerState, type Scheduler } from '../optim/index.js';
 import { readSafetensors, serializeSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { stateDictToRaw } from '../io/weights.js';
 import type { RawTensor } from '../io/raw.js';
@@ -45,6 +45,8 @@ export interface TrainState {
   finished: boolean;
   /** Whether the steps run under bfloat16 autocast, as train.amp 'auto' chose it (absent: the config's train.amp). */
   amp?: boolean;
+  /** The GradScaler's state (PyTorch's layout), when loss scaling is on. */
+  gradScaler?: GradScalerState;
   savedAt: string;
 }
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-import { stepSchema } from '../data/transforms/config.js';
+import { transformConfigSchema } from '../data/transforms/config.js';
 import { lossSpecSchema } from '../losses/config.js';
 
 const int0 = z.number().int().min(0);
@@ -34,8 +34,8 @@ const data = section({
   numWorkers: int0.default(0).describe('loader worker threads (0: decode on the main thread)'),
   dropLast: z.boolean().default(false).describe('drop the last, smaller training batch of each epoch'),
   crop: size.optional().describe('crop size [h, w] of the default pipelines (train: scale+crop+flip+photometric; val: resize+pad)'),
-  transforms: z.array(stepSchema).optional().describe('training augmentation steps (default: trainPreset(crop), or normalize only)'),
-  valTransforms: z.array(stepSchema).optional().describe('validation steps (default: evalPreset(crop), or normalize only)'),
+  transforms: transformConfigSchema.optional().describe("training augmentation steps and presets ({ preset: lsj }) (default: trainPreset(crop), or normalize only)"),
+  valTransforms: transformConfigSchema.optional().describe('validation steps (default: evalPreset(crop), or normalize only)'),
   normalize: z
     .union([z.enum(['imagenet', 'dataset']), z.object({ mean: z.array(z.number()).min(1), std: z.array(z.number().positive()).min(1) }).strict()])
     .optional()
@@ -87,7 +87,8 @@ const train = section({
   iterations: int1.optional().describe('optimizer steps to train instead of epochs'),
   gradAccum: int1.default(1).describe('batches whose gradients add up into one optimizer step'),
   gradClip: z.number().positive().optional().describe('clip the global gradient L2 norm to this (default: no clipping)'),
-  amp: z.union([z.boolean(), z.literal('auto')]).default(false).describe("mixed precision: bfloat16 autocast on CPU; 'auto' times both on the first batch and uses bfloat16 where it is at least 10% faster on this machine (recorded in the run, so --resume keeps the choice)"),
+  amp: z.union([z.boolean(), z.literal('auto')]).default(false).describe("mixed precision: bfloat16 autocast on CPU, float16 autocast on CUDA; 'auto' on CPU times both on the first batch and uses bfloat16 where it is at least 10% faster on this machine (recorded in the run, so --resume keeps the choice), on CUDA uses float16"),
+  gradScaler: z.union([z.boolean(), z.literal('auto')]).default('auto').describe("dynamic loss scaling (GradScaler): 'auto' turns it on exactly when training under float16 autocast (CUDA); steps whose scaled gradients overflow are skipped and the scale halved (recorded in train.jsonl, kept in checkpoints)"),
   processes: int1.default(1).describe('data-parallel processes on this machine, each with its own data.batchSize samples per step and `threads` libtorch threads; gradients averaged (effective batch data.batchSize x processes)'),
   nonFinite: z.enum(['stop', 'skip']).default('stop').describe('on a NaN/Inf loss or gradient: stop with the loss terms, or skip the step'),
   maxSkipped: int0.default(10).describe('with nonFinite skip: stop after this many skipped steps'),
@@ -100,7 +101,7 @@ const train = section({
 const val = section({
   every: int1.default(1).describe('validate every N units (see unit)'),
   unit: z.enum(['epoch', 'iteration']).default('epoch').describe('what val.every counts'),
-  metric: z.string().default('miou').describe('metric that picks the best checkpoint and drives early stopping'),
+  metric: z.string().default('miou').describe("metric that picks the best checkpoint and drives early stopping (instance models: 'segm.AP' in place of the default miou; also bbox.AP, segm.AP50, ...)"),
   mode: z.enum(['max', 'min']).default('max').describe('whether a larger or smaller metric is better'),
 });
 
@@ -134,6 +135,11 @@ export const trainConfigSchema = z
     outDir: z.string().default('runs').describe('folder holding the runs'),
     seed: int0.default(0).describe('seed of model init, shuffling, augmentation and dropout'),
     threads: int1.optional().describe('libtorch intra-op threads (default: all cores; 1 for bit-exact reruns)'),
+    device: z
+      .string()
+      .regex(/^(auto|cpu|cuda(:\d+)?)$/, { error: "takes auto, cpu, cuda or cuda:N (e.g. cuda:1)" })
+      .default('auto')
+      .describe("where the model trains: cpu, cuda / cuda:N, or 'auto' (the first CUDA device when libtorch has CUDA and sees a GPU, else cpu)"),
     data,
     model,
     optimizer,

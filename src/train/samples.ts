@@ -2,7 +2,7 @@
 // image | ground truth | prediction (masks blended over the image), written to one PNG. The
 // images go through the validation transforms, so each row shows exactly what the model saw
 // (the normalisation undone for display).
-import type { Module } from '../nn/index.js';
+import { deviceOf, type Module } from '../nn/index.js';
 import { inferenceMode, tidy, tensor } from '../torch/index.js';
 import type { SegmentationOutput } from '../models/segmentation.js';
 import { DataLoader } from '../data/loader.js';
@@ -43,6 +43,7 @@ export async function writeSamples(file: string, model: Module, dataset: SegData
   const cells: ImageBuffer[] = [];
   let perRow = 0;
   const wasTraining = model.training;
+  const device = deviceOf(model);
   model.eval();
   try {
     for await (const batch of loader) {
@@ -51,6 +52,7 @@ export async function writeSamples(file: string, model: Module, dataset: SegData
         tidy(() => {
           let x = tensor(batch.images, { shape: batch.shape });
           if (opts.channelsLast) x = x.contiguous('channels_last');
+          if (device !== 'cpu') x = x.to({ device });
           const out = (model.call(x) as SegmentationOutput).out;
           // one sigmoid channel: foreground where the logit is above 0; else the arg-max class
           return Uint8Array.from((out.shape[1] === 1 ? out.gt(0).flatten() : out.argmax(1)).toArray() as number[]);

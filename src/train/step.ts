@@ -2,31 +2,32 @@
 // followers (./parallel/follower.ts), which run it on their own shards of the same step.
 import type { Module } from '../nn/index.js';
 import { autocast, runAsync, tidy, type Tensor } from '../torch/index.js';
-import { batchToTensors } from '../data/to-tensors.js';
 import type { Batch } from '../data/types.js';
-import type { SegmentationOutput } from '../models/segmentation.js';
-import type { LossFn } from './defaults.js';
+import type { TrainTask } from './task.js';
+
+export interface StepOptions {
+  /** Autocast: bfloat16 on CPU, float16 on CUDA. */
+  amp: boolean;
+  channelsLast: boolean;
+  /** Where the model is ('cpu', 'cuda:0'); the batch goes there. Default 'cpu'. */
+  device?: string;
+}
 
 /**
- * Forward (under bfloat16 autocast when `amp`), loss, and backward of loss x `scale` into the
- * parameters' gradients. Returns the loss values ('loss' and each named term).
+ * Forward (under autocast when `amp`), loss, and backward of loss x `scale` into the parameters'
+ * gradients (`scale` holds 1/accumulation and any loss scaling). Returns the loss values ('loss'
+ * and each named term), unscaled.
  */
-export async function forwardBackward(
-  model: Module,
-  loss: LossFn,
-  batch: Batch,
-  scale: number,
-  opts: { amp: boolean; channelsLast: boolean },
-): Promise<Record<string, number>> {
+export async function forwardBackward(model: Module, task: TrainTask, batch: Batch, scale: number, opts: StepOptions): Promise<Record<string, number>> {
+  const device = opts.device ?? 'cpu';
+  const onCuda = device.startsWith('cuda');
   const names: string[] = ['loss'];
   const plain: Record<string, number> = {};
   // runAsync runs the closure at once (it queues the ops), so names are known when it returns
   const values = await runAsync(() =>
     tidy(() => {
-      const { images, masks } = batchToTensors(batch, { channelsLast: opts.channelsLast });
-      if (!masks) throw new Error('Trainer: a training batch has no masks; semantic training needs a mask per image');
-      const forward = () => loss(model.call(images) as SegmentationOutput, masks);
-      const r = opts.amp ? autocast('cpu', forward) : forward();
+      const forward = () => task.loss(model, batch, { device, channelsLast: opts.channelsLast });
+      const r = opts.amp ? autocast(onCuda ? 'cuda' : 'cpu', forward) : forward();
       r.total.mul(scale).backward();
       const kept: Tensor[] = [r.total.detach()];
       for (const [k, v] of Object.entries(r.terms ?? {})) {

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Module } from '../nn/index.js';
 import { keep, noGrad, runAsync, type Tensor } from '../torch/index.js';
-import { clipGradNorm_, ReduceLROnPlateau, type Optimizer } from '../optim/index.js';
+import { clipGradNorm_, GradScaler, ReduceLROnPlateau, type GradScalerState, type Optimizer } from '../optim/index.js';
 import type { DataLoader } from '../data/loader.js';
 import { SegDataset } from '../data/dataset.js';
 import type { StepConfig } from '../data/transforms/index.js';
@@ -31,8 +31,9 @@ import { JsonlLog, trainProgress, type TrainProgress } from './logging.js';
 import { ModelEma } from './ema.js';
 import { EventWriter } from '../io/tensorboard.js';
 import { rngState, seedStep } from './rng.js';
-import { totalSteps, type RunScheduler } from './setup.js';
+import { totalSteps, trainDevice, type RunScheduler } from './setup.js';
 import { forwardBackward } from './step.js';
+import { semanticTask, type TrainTask } from './task.js';
 
 /** Where a step starts: `position` is the index of its first batch in epoch `epoch` (0-based). */
 export interface StepInfo {
@@ -66,9 +67,13 @@ export interface TrainerParts {
   scheduler: RunScheduler | null;
   trainLoader: DataLoader;
   valLoader: DataLoader;
-  loss: LossFn;
-  /** A fresh evaluator per validation pass. */
-  makeEvaluator: () => Evaluator;
+  /** The loss of semantic training (the task's, when `task` is given). */
+  loss?: LossFn;
+  /** What a batch is trained and validated with; default semanticTask(loss). */
+  task?: TrainTask;
+  /** A fresh evaluator per validation pass (its update takes what the task's evaluate gives it). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  makeEvaluator: () => Evaluator<any, any>;
   /** Class names by train id (for the report's per-class table). */
   classNames?: string[];
   /** Builds another model of the same architecture (for the EMA copy). */
@@ -130,8 +135,13 @@ export class Trainer {
   private finished = false;
   private progress: TrainProgress | undefined;
   private events: EventWriter | undefined;
-  /** bfloat16 autocast for the steps: the config's, or what train.amp 'auto' measured (undefined until then). */
+  /** Autocast for the steps: the config's, or what train.amp 'auto' measured (undefined until then). */
   private amp: boolean | undefined;
+  /** Where the model trains ('cpu', 'cuda:0'). */
+  readonly device: string;
+  /** Dynamic loss scaling (train.gradScaler); disabled, it passes everything through. */
+  readonly scaler: GradScaler;
+  readonly task: TrainTask;
 
   constructor(readonly parts: TrainerParts) {
     this.cfg = parts.config;
@@ -141,7 +151,15 @@ export class Trainer {
     this.total = totalSteps(this.cfg, parts.trainLoader);
     this.params = parts.optimizer.paramGroups.flatMap((g) => g.params);
     this.print = parts.print ?? ((line) => console.log(line));
-    this.amp = this.cfg.train.amp === 'auto' ? undefined : this.cfg.train.amp;
+    if (!parts.task && !parts.loss) throw new Error('Trainer: give a loss (semantic training) or a task');
+    this.task = parts.task ?? semanticTask(parts.loss!);
+    this.device = trainDevice(this.cfg);
+    const onCuda = this.device.startsWith('cuda');
+    if (onCuda && this.cfg.train.processes > 1) throw new Error(`train.processes: data-parallel training runs on CPU only so far; with device ${this.device} set train.processes: 1`);
+    // on CUDA 'auto' is float16 without measuring: GPUs with tensor cores run it faster
+    this.amp = this.cfg.train.amp === 'auto' ? (onCuda ? true : undefined) : this.cfg.train.amp;
+    const gs = this.cfg.train.gradScaler;
+    this.scaler = new GradScaler({ enabled: gs === 'auto' ? onCuda && this.amp === true : gs });
     if (this.cfg.ema.enabled) {
       if (!parts.buildModel) throw new Error('Trainer: ema.enabled needs buildModel (to make the averaged copy)');
       this.ema = new ModelEma(parts.buildModel(), parts.model, this.cfg.ema.decay);
@@ -219,6 +237,7 @@ export class Trainer {
     this.lastMetrics = state.lastMetrics;
     this.finished = state.finished;
     if (this.cfg.train.amp === 'auto' && state.amp !== undefined) this.amp = state.amp;
+    if (state.gradScaler && this.scaler.isEnabled()) this.scaler.loadStateDict(state.gradScaler);
     this.log.truncateAfter(state.step);
     this.events?.restartAt(state.step);
     this.record({ type: 'resume', step: state.step, epoch: state.epoch, from: latest, removed: leftovers });
@@ -239,7 +258,7 @@ export class Trainer {
 
   /** Forward, loss and backward of one batch, its gradient scaled by `scale`. Returns the loss values. */
   forwardBackward(batch: Batch, scale: number, amp = this.amp ?? false): Promise<Record<string, number>> {
-    return forwardBackward(this.parts.model, this.parts.loss, batch, scale, { amp, channelsLast: this.cfg.model.channelsLast });
+    return forwardBackward(this.parts.model, this.task, batch, scale * this.scaler.getScale(), { amp, channelsLast: this.cfg.model.channelsLast, device: this.device });
   }
 
   /**
@@ -276,18 +295,25 @@ export class Trainer {
     return use;
   }
 
-  /** Clipping, the non-finite check, then the optimizer step (or a skip), EMA and zeroing the grads. */
+  /**
+   * Unscaling (with a GradScaler), clipping, the non-finite check, then the optimizer step (or a
+   * skip), EMA and zeroing the grads.
+   */
   async applyStep(losses: Record<string, number>, epoch: number): Promise<'stepped' | 'skipped'> {
     const { optimizer, model } = this.parts;
     const t = this.cfg.train;
+    const scaling = this.scaler.isEnabled();
+    if (scaling) this.scaler.unscale_(optimizer); // before clipping, so the norm is the true one
     let gradNorm: number | undefined;
     if (t.gradClip !== undefined) {
       const norm = await runAsync(() => clipGradNorm_(this.params, t.gradClip!));
       gradNorm = norm.item();
       norm.dispose();
     }
-    const finite = Object.values(losses).every(Number.isFinite) && (gradNorm === undefined || Number.isFinite(gradNorm));
+    // with loss scaling, overflowing gradients are the scaler's to skip (below), not bad batches
+    const finite = Object.values(losses).every(Number.isFinite) && (scaling || gradNorm === undefined || Number.isFinite(gradNorm));
     if (!finite) {
+      if (scaling) this.scaler.update(); // a NaN loss has NaN gradients too: the scale backs off
       const terms = gradNorm === undefined ? losses : { ...losses, gradNorm };
       const where = `step ${this.step + 1} of ${this.total} (epoch ${epoch})`;
       if (t.nonFinite === 'stop') {
@@ -306,7 +332,18 @@ export class Trainer {
       return 'skipped';
     }
     this.dropSnapshot();
-    await runAsync(() => optimizer.step());
+    if (scaling) {
+      const before = this.scaler.getScale();
+      const stepped = this.scaler.step(optimizer);
+      this.scaler.update();
+      if (!stepped) {
+        // as PyTorch's GradScaler: the weights stay, the BatchNorm statistics of the batch are kept
+        optimizer.zeroGrad();
+        this.record({ type: 'scale', step: this.step + 1, epoch, overflow: true, scale: this.scaler.getScale() });
+        this.say(`step ${this.step + 1}: scaled gradients overflowed at loss scale ${before}; step skipped, scale now ${this.scaler.getScale()}`);
+        return 'skipped';
+      }
+    } else await runAsync(() => optimizer.step());
     optimizer.zeroGrad();
     if (this.ema) await runAsync(() => this.ema!.update(model));
     return 'stepped';
@@ -331,7 +368,7 @@ export class Trainer {
 
   async validate(epoch: number): Promise<Record<string, number>> {
     const model = this.evalModel;
-    const { metrics, confusion } = await evaluatePass(model, this.parts.valLoader, this.parts.makeEvaluator(), this.cfg.model.channelsLast);
+    const { metrics, confusion } = await evaluatePass(model, this.parts.valLoader, this.parts.makeEvaluator(), this.task, this.cfg.model.channelsLast);
     this.lastConfusion = confusion;
     const key = this.cfg.val.metric;
     if (!(key in metrics)) throw new Error(`val.metric: '${key}' is not among the metrics the evaluator reports: ${describeNames(Object.keys(metrics))}`);
@@ -395,6 +432,7 @@ export class Trainer {
         lastMetrics: this.lastMetrics,
         finished: this.finished,
         ...(this.amp !== undefined ? { amp: this.amp } : {}),
+        ...(this.scaler.isEnabled() ? { gradScaler: this.scaler.stateDict() as GradScalerState } : {}),
       },
       this.cfg.checkpoint.keep,
     );
@@ -494,7 +532,7 @@ export class Trainer {
     this.checkpoint();
     writeWeights(join(this.runDir, 'last.safetensors'), this.evalModel, { ...this.weightsMetadata(), step: String(this.step), epoch: String(endEpoch) });
     const valSet = this.parts.valLoader.dataset;
-    if (this.cfg.train.samples > 0 && valSet instanceof SegDataset) {
+    if (this.cfg.train.samples > 0 && valSet instanceof SegDataset && this.task.kind === 'semantic') {
       const transform = this.parts.valLoader.compose.toJSON() as StepConfig[];
       await writeSamples(join(this.runDir, 'samples.png'), this.evalModel, valSet, { count: this.cfg.train.samples, transform, ignoreIndex: this.parts.valLoader.ignoreIndex, channelsLast: this.cfg.model.channelsLast });
     }

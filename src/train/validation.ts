@@ -1,30 +1,26 @@
 // One validation pass (the model in eval mode over the whole validation loader, from its first
 // batch every time, an evaluator fed batch by batch) and the rule that decides whether a metric
 // value improves on the best so far.
-import type { Module } from '../nn/index.js';
+import { deviceOf, type Module } from '../nn/index.js';
 import { inferenceMode, runAsync, tidy } from '../torch/index.js';
 import type { DataLoader } from '../data/loader.js';
-import { batchToTensors } from '../data/to-tensors.js';
-import type { SegmentationOutput } from '../models/segmentation.js';
 import type { Evaluator } from './defaults.js';
+import type { TrainTask } from './task.js';
 
 /**
  * Metrics of `model` over every batch of `loader` (and the confusion matrix when the evaluator
  * gives one); the model's train/eval mode is restored.
  */
-export async function evaluatePass(model: Module, loader: DataLoader, evaluator: Evaluator, channelsLast: boolean): Promise<{ metrics: Record<string, number>; confusion?: number[][] }> {
+export async function evaluatePass(model: Module, loader: DataLoader, evaluator: Evaluator, task: TrainTask, channelsLast: boolean): Promise<{ metrics: Record<string, number>; confusion?: number[][] }> {
   loader.loadState({ ...loader.state(), epoch: 0, position: 0 }); // the same batches every time
   const wasTraining = model.training;
+  const device = deviceOf(model);
   model.eval();
   try {
     for await (const batch of loader) {
       await runAsync(() =>
         inferenceMode(() =>
-          tidy(() => {
-            const { images, masks } = batchToTensors(batch, { channelsLast });
-            if (!masks) throw new Error('Trainer: a validation batch has no masks');
-            evaluator.update(model.call(images) as SegmentationOutput, masks);
-          }),
+          tidy(() => task.evaluate(model, batch, evaluator, { device, channelsLast })),
         ),
       );
     }

@@ -35,7 +35,7 @@ test('an unknown key names its dotted path, suggests the close one and lists the
   assert.match(msg, /^invalid train config cfg\.yaml:/);
   assert.match(msg, /data\.bathSize: unknown key \(did you mean batchSize\?\); valid keys in data: path, labelMap, .*batchSize/);
   const top = errorOf(() => parseTrainConfig({ data: { path: 'x' }, optimiser: {} }));
-  assert.match(top, /optimiser: unknown key \(did you mean optimizer\?\); valid keys: name, outDir, seed, threads, data, model, optimizer/);
+  assert.match(top, /optimiser: unknown key \(did you mean optimizer\?\); valid keys: name, outDir, seed, threads, device, data, model, optimizer/);
 });
 
 test('a wrong value names the key, what is allowed and what was given', () => {

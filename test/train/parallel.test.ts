@@ -16,6 +16,7 @@ import { parseTrainConfig, type TrainConfigInput } from '../../src/train/config.
 import { buildData, buildModel } from '../../src/train/setup.js';
 import { defaultLoss } from '../../src/train/defaults.js';
 import { forwardBackward } from '../../src/train/step.js';
+import { semanticTask } from '../../src/train/task.js';
 import { runTraining } from '../../src/train/run.js';
 import { JsonlLog } from '../../src/train/logging.js';
 
@@ -104,7 +105,7 @@ test('train.processes 2: one step applies the mean of the two ranks\' gradients,
       initial ??= new Map(model.namedParameters().map(([k, p]) => [k, p.toArray()]));
       model.train();
       for await (const batch of data.trainLoader) {
-        await forwardBackward(model, loss, batch, 1, { amp: false, channelsLast: false });
+        await forwardBackward(model, semanticTask(loss), batch, 1, { amp: false, channelsLast: false });
         break;
       }
       grads.push(new Map(model.namedParameters().map(([k, p]) => [k, tidy(() => p.grad!.toArray())])));

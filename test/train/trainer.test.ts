@@ -8,14 +8,14 @@ import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkLeaksEachTest } from '../leak.js';
-import { F, manualSeed, noGrad, randn, tensor, tidy, toRaw } from '../../src/torch/index.js';
+import { F, cudaAvailable, manualSeed, noGrad, randn, tensor, tidy, toRaw } from '../../src/torch/index.js';
 import { BatchNorm2d, type Module } from '../../src/nn/index.js';
 import { disposeStateDict, type Optimizer } from '../../src/optim/index.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { readImage } from '../../src/io/image.js';
 import { generateShapes } from '../../src/data/bundled.js';
 import { parseTrainConfig, type TrainConfigInput } from '../../src/train/config.js';
-import { buildData, buildModel, buildOptimizer, buildScheduler, totalSteps } from '../../src/train/setup.js';
+import { buildData, buildModel, buildOptimizer, buildScheduler, totalSteps, trainDevice } from '../../src/train/setup.js';
 import { defaultEvaluator, defaultLoss, flattenMetrics, type Evaluator, type LossFn } from '../../src/train/defaults.js';
 import { NonFiniteError, Trainer, type TrainerHooks } from '../../src/train/trainer.js';
 import { ModelEma } from '../../src/train/ema.js';
@@ -418,6 +418,58 @@ test("train.amp 'auto': times both precisions on the first batch, records the ch
   const a = readSafetensors(join(dir, 'last.safetensors')).tensors;
   const b = readSafetensors(join(fixed.outDir, fixed.name, 'last.safetensors')).tensors;
   for (const [k, t] of a) assert.ok(Buffer.from(t.data).equals(Buffer.from(b.get(k)!.data)), `${k} differs`);
+});
+
+test('train.gradScaler on (float32, CPU): power-of-two loss scaling changes no weight, and the checkpoint keeps the scale', async () => {
+  const scaled = config({ train: { iterations: 3, gradScaler: true, gradClip: 1 }, checkpoint: { every: 1, unit: 'iteration' } });
+  await runTraining(scaled, { print: () => {} });
+  const dir = join(scaled.outDir, scaled.name);
+  const state = JSON.parse(readFileSync(join(dir, 'checkpoints', readdirSync(join(dir, 'checkpoints')).sort().at(-1)!, 'state.json'), 'utf8'));
+  assert.deepEqual([state.gradScaler.scale, state.gradScaler._growth_tracker], [2 ** 16, 3]);
+  const plain = config({ train: { iterations: 3, gradScaler: false, gradClip: 1 } });
+  await runTraining(plain, { print: () => {} });
+  const a = readSafetensors(join(dir, 'last.safetensors')).tensors;
+  const b = readSafetensors(join(plain.outDir, plain.name, 'last.safetensors')).tensors;
+  for (const [k, t] of a) assert.ok(Buffer.from(t.data).equals(Buffer.from(b.get(k)!.data)), `${k} differs`);
+});
+
+test('train.gradScaler: a step whose scaled gradients overflow is skipped (weights and optimizer unchanged), the scale halves, and training goes on', async () => {
+  const states = new Map<number, Map<string, string>>();
+  let s: Setup | undefined;
+  // a finite loss of ~1e34 overflows float32 once multiplied by the scale 65536
+  const hugeOn2 = (base: LossFn): LossFn => {
+    let n = 0;
+    return (out, target) => {
+      const r = base(out, target);
+      return ++n === 2 ? { total: r.total.mul(1e34), terms: {} } : r;
+    };
+  };
+  s = await setup({ train: { gradScaler: true } }, {
+    wrap: hugeOn2,
+    hooks: { onRecord: (r) => r.type === 'train' && states.set(r.step as number, snapshot(s!.model, s!.optimizer)) },
+  });
+  try {
+    const result = await s.trainer.fit();
+    assert.equal(result.step, 4);
+    assert.equal(result.skipped, 0, 'an overflow is not a bad batch');
+    // the forward was finite, so its BatchNorm statistics stay (as with PyTorch's GradScaler)
+    const learned = (m: Map<string, string>) => new Map([...m].filter(([k]) => !/running_|num_batches/.test(k)));
+    assert.deepEqual(learned(states.get(2)!), learned(states.get(1)!), 'the overflowed step 2 changed the weights or the optimizer');
+    assert.notDeepEqual(states.get(3), states.get(2), 'step 3 trained');
+    const log = JsonlLog.read(s.trainer.log.file);
+    const rec = log.find((r) => r.type === 'scale')!;
+    assert.deepEqual([rec.step, rec.overflow, rec.scale], [2, true, 2 ** 15]);
+    assert.ok(Number.isFinite(log.find((r) => r.type === 'train' && r.step === 2)!.loss as number), 'the logged loss is the unscaled, finite one');
+    assert.equal(s.trainer.scaler.getScale(), 2 ** 15);
+  } finally {
+    await s.close();
+  }
+});
+
+test("device: 'auto' trains on the CPU without CUDA; 'cuda' without it is refused naming the key and the fix; a bad name lists the valid ones", async () => {
+  assert.equal(trainDevice(config({})), cudaAvailable() ? 'cuda:0' : 'cpu');
+  if (!cudaAvailable()) assert.throws(() => trainDevice(config({ device: 'cuda' } as Over)), /^Error: device: 'cuda' asked for, but the linked libtorch has no CUDA.*set device: cpu/);
+  assert.throws(() => config({ device: 'gpu' } as Over), /device.*auto, cpu, cuda or cuda:N/s);
 });
 
 test('runTraining writes runs/<name>/: config.json, train.jsonl (loss and scheduled lr per step, metrics per validation), TensorBoard scalars, checkpoints, best, last, samples and report.html', async () => {

@@ -8,6 +8,7 @@ import { buildData, buildModel, weightsByName } from '../setup.js';
 import { defaultLoss } from '../defaults.js';
 import { seedStep } from '../rng.js';
 import { forwardBackward } from '../step.js';
+import { semanticTask } from '../task.js';
 import { mixSeed } from '../../data/transforms/rng.js';
 import type { Batch } from '../../data/types.js';
 import { floatBuffers, gather, gatherGrads, scatter } from './flat.js';
@@ -27,6 +28,7 @@ async function follow(): Promise<void> {
   const data = await buildData(cfg, { shard: { rank, count } });
   const model = buildModel(cfg, data.task);
   const loss = defaultLoss(cfg, data.task, data.stats && weightsByName(data.stats));
+  const task = semanticTask(loss);
   const params = model.parameters().filter((p) => p.requiresGrad); // the optimizer's order (setup.ts buildOptimizer)
   const buffers = floatBuffers(model.buffers());
   const weights = [...params, ...buffers]; // what the leader's weights file holds, in its order
@@ -53,7 +55,7 @@ async function follow(): Promise<void> {
       for (let k = 0; k < m.batches; k++) {
         const next = await batches.next();
         if (next.done) throw new Error(`data-parallel process ${rank}: the loader ended before batch ${m.position + k} of epoch ${m.epoch}`);
-        losses.push(await forwardBackward(model, loss, next.value, 1 / m.batches, { amp: m.amp, channelsLast: cfg.model.channelsLast }));
+        losses.push(await forwardBackward(model, task, next.value, 1 / m.batches, { amp: m.amp, channelsLast: cfg.model.channelsLast }));
       }
       const { values, has } = gatherGrads(params);
       for (const p of params) p.grad = undefined;

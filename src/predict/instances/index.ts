@@ -1,0 +1,6 @@
+// Instance-segmentation output: a detector's Detection as arrays, drawn on images, written as
+// per-instance mask PNGs and COCO results, and evaluated on a COCO dataset.
+export { readDetection, selectByScore, type DetectionArrays, type ReadDetectionOptions } from './detections.js';
+export { drawDetections, paintDetections, classNameOf, type DrawOptions } from './draw.js';
+export { writeInstanceMasks, writeCocoDetections, writeDrawnDetections, cocoResultsOf, type ImageResult } from './files.js';
+export { evaluateDetections, type EvaluateDetectionsOptions } from './evaluate.js';
