@@ -152,7 +152,8 @@ export function maskrcnnResnet50FpnV2(opts: MaskRcnnBuilderOptions = {}): MaskRC
   });
 }
 
-// torchvision: 91 unless predictors are given
+// 91 as torchvision's builders; left out when both predictors are given (where torchvision's
+// builders refuse, as its MaskRCNN class does not)
 const defaultClasses = (opts: MaskRCNNOptions): number | undefined =>
   opts.boxPredictor !== undefined && opts.maskPredictor !== undefined ? undefined : 91;
 
