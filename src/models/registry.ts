@@ -23,7 +23,7 @@ export interface CreateOptions extends SegmentationBuilderOptions {
   [option: string]: unknown;
 }
 
-export type ModelKind = 'semantic' | 'instance' | 'classification';
+export type ModelKind = 'semantic' | 'classification' | 'instance';
 
 export interface ModelEntry {
   name: string;
