@@ -192,4 +192,6 @@ test('training mode without targets, and a box without area, are errors that say
     assert.throws(() => model.eval().losses(images, [flat]), /eval mode; call model.train\(\) first/);
   });
   model.dispose();
+  // torchvision's rule, checked before anything is built (the leak check sees nothing left)
+  assert.throws(() => maskrcnnResnet50FpnV2({ numClasses: 3, maskPredictor: model }), /give numClasses or maskPredictor, not both/);
 });
