@@ -4,12 +4,13 @@
 // torchvision's detection reference. Validation scores the detections with COCO's bbox and segm
 // AP (src/metrics/coco, pycocotools' numbers) against the validation batches' own instances, so
 // any instance source (COCO JSON, the bundled shapes) validates the same way.
-import { tidy, type Tensor } from '../torch/index.js';
+import type { Tensor } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
 import { detectionInputs } from '../data/detection-inputs.js';
 import type { Batch, Instance } from '../data/types.js';
 import type { Detection, DetectionLosses, DetectionTarget } from '../models/detection/types.js';
 import { encodeMask, evaluateCoco, toCocoResults, COCO_STAT_NAMES, type CocoAnnotation, type CocoGroundTruth, type CocoResult, type IouType } from '../metrics/coco/index.js';
+import { readDetection } from '../predict/instances/detections.js';
 import type { Evaluator } from './defaults.js';
 import type { Placement, TrainTask } from './task.js';
 
@@ -78,16 +79,6 @@ function annotationsOf(instances: readonly Instance[], imageId: number, H: numbe
   });
 }
 
-/** One detection's pasted (1, H, W) probabilities → a 0/1 mask (torchvision's evaluation keeps > 0.5). */
-function binaryMasks(masks: Tensor | undefined): Uint8Array[] | undefined {
-  if (!masks) return undefined;
-  const K = masks.size(0);
-  if (K === 0) return [];
-  const [H, W] = [masks.size(-2), masks.size(-1)];
-  const flat = tidy(() => masks.gt(0.5).to({ dtype: 'uint8' }).data() as Uint8Array);
-  return Array.from({ length: K }, (_, k) => flat.slice(k * H * W, (k + 1) * H * W));
-}
-
 /**
  * COCO bbox and segm AP of detections against the batches' instances, accumulated over a
  * validation pass: metrics 'segm.AP', 'segm.AP50', ..., 'bbox.AP', ... (pycocotools' 12 numbers
@@ -107,13 +98,10 @@ export function cocoEvaluator(classNames: readonly string[], opts: { segm?: bool
         const imageId = gt.images.length + 1;
         gt.images.push({ id: imageId, height: H, width: W });
         gt.annotations.push(...annotationsOf(batch.instances?.[i] ?? [], imageId, H, W, gt.annotations.length + 1));
-        const plain = { imageId, boxes: d.boxes.data() as Float32Array, scores: d.scores.data() as Float32Array, labels: d.labels.toArray(), height: H, width: W };
-        results.bbox.push(...toCocoResults([plain], categoryIds, 'bbox'));
-        if (segm) {
-          const masks = binaryMasks(d.masks);
-          if (!masks) throw new Error('cocoEvaluator: the detections carry no masks; build it with { segm: false } for a box-only detector');
-          results.segm.push(...toCocoResults([{ ...plain, masks }], categoryIds, 'segm'));
-        }
+        if (segm && !d.masks) throw new Error('cocoEvaluator: the detections carry no masks; build it with { segm: false } for a box-only detector');
+        const found = { imageId, ...readDetection(segm ? d : { ...d, masks: undefined }), height: H, width: W };
+        results.bbox.push(...toCocoResults([found], categoryIds, 'bbox'));
+        if (segm) results.segm.push(...toCocoResults([found], categoryIds, 'segm'));
       });
     },
     compute() {

@@ -24,6 +24,7 @@ import { configDiff, type TrainConfig } from './config.js';
 import type { Evaluator, LossFn } from './defaults.js';
 import { describeNames, evaluatePass, formatSummary, improves } from './validation.js';
 import { writeSamples } from './samples.js';
+import { writeInstanceSamples } from './instance-samples.js';
 import { runReportData } from './report.js';
 import { writeRunReport } from '../report/index.js';
 import { latestCheckpoint, listCheckpoints, loadCheckpoint, lockRun, removeLeftovers, testPause, writeCheckpoint, writeWeights, type TrainState } from './checkpoint.js';
@@ -532,7 +533,10 @@ export class Trainer {
     this.checkpoint();
     writeWeights(join(this.runDir, 'last.safetensors'), this.evalModel, { ...this.weightsMetadata(), step: String(this.step), epoch: String(endEpoch) });
     const valSet = this.parts.valLoader.dataset;
-    if (this.cfg.train.samples > 0 && valSet instanceof SegDataset && this.task.kind === 'semantic') {
+    if (this.cfg.train.samples > 0 && valSet instanceof SegDataset && this.task.kind === 'instance') {
+      const transform = this.parts.valLoader.compose.toJSON() as StepConfig[];
+      await writeInstanceSamples(join(this.runDir, 'samples.png'), this.evalModel, valSet, { count: this.cfg.train.samples, transform, classNames: this.parts.classNames, palette: valSet.labelMap?.palette });
+    } else if (this.cfg.train.samples > 0 && valSet instanceof SegDataset) {
       const transform = this.parts.valLoader.compose.toJSON() as StepConfig[];
       await writeSamples(join(this.runDir, 'samples.png'), this.evalModel, valSet, { count: this.cfg.train.samples, transform, ignoreIndex: this.parts.valLoader.ignoreIndex, channelsLast: this.cfg.model.channelsLast });
     }

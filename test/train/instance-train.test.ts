@@ -3,7 +3,8 @@
 // COCO AP, writes weights that rebuild, and resumes exactly after an interruption.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkLeaksEachTest } from '../leak.js';
@@ -45,7 +46,7 @@ function config(name: string, over: Record<string, unknown> = {}) {
 const TERMS = ['loss_classifier', 'loss_box_reg', 'loss_mask', 'loss_objectness', 'loss_rpn_box_reg'];
 
 test('a Mask R-CNN trains from a COCO JSON: every loss term logged, COCO AP validation picks the best, weights rebuild with their class count', async () => {
-  const a = config('plain');
+  const a = config('plain', { train: { iterations: 4, samples: 2 } });
   const result = await runTraining(a, { print: () => {} });
   assert.equal(result.step, 4);
   const log = JsonlLog.read(join(a.outDir, a.name, 'train.jsonl'));
@@ -61,6 +62,10 @@ test('a Mask R-CNN trains from a COCO JSON: every loss term logged, COCO AP vali
   assert.equal(val.length, 2);
   for (const k of ['segm.AP', 'segm.AP50', 'bbox.AP', 'bbox.AR100']) assert.ok(k in (val[0]!.metrics as object), `${k} in the validation metrics`);
   assert.equal(result.best?.metric, 'segm.AP', "val.metric defaults to segm.AP for an instance model");
+  const dir = join(a.outDir, a.name);
+  const samples = await sharp(join(dir, 'samples.png')).metadata();
+  assert.deepEqual([samples.width, samples.height], [3 * 48, 2 * 48], 'two rows of image | truth | detections');
+  assert.ok(existsSync(join(dir, 'report.html')) && readdirSync(dir).some((f) => f.startsWith('events.out.tfevents')), 'report and TensorBoard events written');
   const meta = readSafetensors(join(a.outDir, a.name, 'best.safetensors')).metadata;
   assert.equal(meta['segkit.model'], 'maskrcnn_resnet_fpn');
   assert.equal(JSON.parse(meta['segkit.options']!).numClasses, 4);
