@@ -59,6 +59,26 @@ export async function writeCocoDetections(file: string, images: readonly ImageRe
   return results;
 }
 
+/**
+ * One COCO results entry per detection with its bbox and, when the detections have masks, its
+ * RLE segmentation too (detectron2's coco_instances_results.json layout): pycocotools' loadRes
+ * reads it for bbox as it is; for segm, drop the bbox keys first (loadRes would otherwise take
+ * each area from the box), as detectron2's evaluation does.
+ */
+export function cocoDetectionsOf(images: readonly ImageResult[], categoryIds: readonly number[]): CocoResult[] {
+  const boxes = cocoResultsOf(images, categoryIds, 'bbox');
+  if (!images.every((r) => r.detections.masks)) return boxes;
+  const masks = cocoResultsOf(images, categoryIds, 'segm');
+  return boxes.map((b, i) => ({ ...b, segmentation: masks[i]!.segmentation }));
+}
+
+/** Write cocoDetectionsOf's results as a COCO results JSON file (atomically); returns them. */
+export async function writeCocoDetectionFile(file: string, images: readonly ImageResult[], categoryIds: readonly number[]): Promise<CocoResult[]> {
+  const results = cocoDetectionsOf(images, categoryIds);
+  await writeCocoResults(file, results);
+  return results;
+}
+
 /** Draw the detections on the image and write it (format from the extension, atomically). */
 export async function writeDrawnDetections(file: string, image: ImageBuffer, d: DetectionArrays, opts: DrawOptions = {}): Promise<void> {
   await writeImage(file, await drawDetections(image, d, opts));
