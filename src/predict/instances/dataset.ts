@@ -5,7 +5,7 @@
 // otherwise, or when a decoded image is not the size its file states, the decoded instances
 // become the ground truth as training's validation builds it (cocoEvaluator's annotationsOf).
 import { existsSync } from 'node:fs';
-import { inferenceMode, runAsync } from '../../torch/index.js';
+import { inferenceMode, runAsync, tidy } from '../../torch/index.js';
 import type { Module } from '../../nn/index.js';
 import { DataLoader } from '../../data/loader.js';
 import type { SegDataset } from '../../data/dataset.js';
@@ -74,7 +74,8 @@ export async function evaluateInstances(model: Module, dataset: SegDataset, clas
   const loader = new DataLoader(dataset, { batchSize: 1, imageList: true, transform: [] });
   try {
     for await (const batch of loader) {
-      const dets = await runAsync(() => inferenceMode(() => detectBatch(model, batch, { device, channelsLast: false })));
+      // tidy: the batch's input tensors go, the detections (returned) stay
+      const dets = await runAsync(() => inferenceMode(() => tidy(() => detectBatch(model, batch, { device, channelsLast: false }))));
       const [, H, W] = batch.list![0]!.shape;
       const imageId = decoded.images.length + 1;
       let detections: DetectionArrays;
