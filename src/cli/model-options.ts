@@ -185,7 +185,7 @@ async function labelMapFlag(o: ModelFlags): Promise<LabelMap | undefined> {
 
 /** `saved`: what segkit train stored in o.weights (read once by the caller). */
 async function loadTorch(o: ModelFlags, saved: SavedRun | undefined, data?: DataClasses): Promise<LoadedTorchModel> {
-  const [{ createAsync, modelEntry, weightsOf, replaceWithConvHead, loadPretrained, describeLoad }, { vocPalette }, { moduleForward }, labelMap] = await Promise.all([
+  const [{ createAsync, modelEntry, weightsName, weightsOf, replaceWithConvHead, loadPretrained, describeLoad }, { vocPalette }, { moduleForward }, labelMap] = await Promise.all([
     import('../models/index.js'),
     import('../data/labelmap.js'),
     import('../predict/forward.js'),
@@ -193,10 +193,13 @@ async function loadTorch(o: ModelFlags, saved: SavedRun | undefined, data?: Data
   ]);
   const name = o.model ?? saved?.model;
   if (name === undefined) throw new Error('which model? give --model (segkit models lists them), or --weights with a best.safetensors that segkit train wrote');
-  const named = labelMap?.classes ?? data?.classes ?? saved?.classes;
+  const kind = modelEntry(name).kind === 'instance' ? 'instance' : 'semantic';
+  // a detector's classes are its own (the run's, or its named weights' categories), not the data's:
+  // evaluation maps them onto the data's categories
+  const byName = o.weights !== undefined && weightsName(name, o.weights) !== undefined;
+  const named = labelMap?.classes ?? (kind === 'instance' ? saved?.classes ?? (byName ? undefined : data?.classes) : data?.classes ?? saved?.classes);
   // a run's own options (widths, output channels) unless the command line says otherwise
   let options = saved && saved.model === name ? saved.options : {};
-  const kind = modelEntry(name).kind === 'instance' ? 'instance' : 'semantic';
   // Mask R-CNN builders read a weights file as "pretrained" (frozen BatchNorm): a run trained
   // from scratch had trainable BatchNorm, so its own file rebuilds as it was trained
   if (kind === 'instance' && saved && saved.model === name && options.pretrained === undefined) {

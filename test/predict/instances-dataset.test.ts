@@ -99,3 +99,23 @@ test("a detector that calls every object a square has AP 0 for the true classes 
     tmp.done();
   }
 });
+
+test("a model with other classes than the file's categories (torchvision's COCO labels) is mapped by class name; labels without a category are left out", async () => {
+  const tmp = tempDir('segkit-inst-eval-');
+  try {
+    const { ds, truth } = await shapes(tmp.dir);
+    const classes = ['__background__', 'circle', 'N/A', 'square', 'triangle', 'hexagon'];
+    const toModel = new Map([[1, 1], [2, 3], [3, 4]]);
+    // every true object, plus a copy of each called 'N/A' (label 2): it must not count as a false positive
+    const withNa = truth.map((objs) => [...objs.map((o) => ({ ...o, label: toModel.get(o.label)! })), ...objs.map((o) => ({ ...o, label: 2 }))]);
+    const e = await evaluateInstances(new TruthDetector(withNa), ds, classes);
+    assert.equal(e.results.segm!.stats.AP, 1);
+    assert.equal(e.results.bbox!.stats.AP, 1);
+    assert.deepEqual(e.perClass.map((c) => [c.name, c.label]), [['circle', 1], ['square', 3], ['triangle', 4]]);
+    assert.ok(e.images.every((r) => !r.detections.labels.includes(2)), "the 'N/A' detections are left out");
+
+    await assert.rejects(evaluateInstances(new TruthDetector(truth), ds, ['background', 'disc', 'box']), /the model has 2 classes besides the background but the ground truth \(.*annotations\.json\) has 3 categories, and 'circle', 'square', 'triangle' are not among its classes/);
+  } finally {
+    tmp.done();
+  }
+});

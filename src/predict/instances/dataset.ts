@@ -113,18 +113,58 @@ export async function evaluateInstances(model: Module, dataset: SegDataset, clas
     gt = await readCocoGroundTruth(groundTruthFile);
     evaluated = images.map((r, i) => ({ imageId: fileIds[i]!, detections: r.detections }));
   }
-  const categoryIds = gt.categories.map((c) => c.id).sort((a, b) => a - b);
-  if (categoryIds.length !== classNames.length - 1) {
-    throw new Error(`the model has ${classNames.length - 1} classes besides the background but the ground truth${groundTruthFile ? ` (${groundTruthFile})` : ''} has ${categoryIds.length} categories; evaluate a model trained on this dataset's categories`);
+  const { categoryIds, labels } = categoryMapping(gt, classNames, groundTruthFile);
+  // detections of labels the ground truth has no category for (torchvision's 'N/A') are left out
+  if (labels.length < classNames.length - 1) {
+    evaluated = evaluated.map((r) => ({ imageId: r.imageId, detections: selectLabels(r.detections, new Set(labels)) }));
   }
   const results = evaluateDetections(gt, evaluated, { categoryIds });
-  const perClass = categoryIds.map((_, k): ClassAp => ({
-    label: k + 1,
-    name: classNames[k + 1] ?? `class ${k + 1}`,
-    bbox: classAp(results.bbox!, k),
-    ...(results.segm ? { segm: classAp(results.segm, k) } : {}),
-  }));
+  // the per-class rows follow the evaluated categories (sorted ids, as COCOeval orders them)
+  const sorted = results.bbox!.params.categoryIds;
+  const perClass = sorted.map((id, k): ClassAp => {
+    const label = labels.find((l) => categoryIds[l - 1] === id)!;
+    return {
+      label,
+      name: classNames[label] ?? `class ${label}`,
+      bbox: classAp(results.bbox!, k),
+      ...(results.segm ? { segm: classAp(results.segm, k) } : {}),
+    };
+  });
   return { images: evaluated, groundTruth: gt, categoryIds, groundTruthFile, results, perClass, skipped: dataset.skipped.map((s) => ({ id: s.ref.id, reason: s.reason })), panels };
+}
+
+/**
+ * The COCO category id of each label (`categoryIds[label - 1]`) and the labels that have one.
+ * A model with one class per category (segkit's COCO reader numbers the categories by ascending
+ * id) maps in that order; a model with other classes (torchvision's 91 COCO labels) maps by
+ * class name, when every category's name is one of the model's classes.
+ */
+function categoryMapping(gt: CocoGroundTruth, classNames: readonly string[], file: string | undefined): { categoryIds: number[]; labels: number[] } {
+  const cats = [...gt.categories].sort((a, b) => a.id - b.id);
+  const K = classNames.length - 1;
+  if (cats.length === K) return { categoryIds: cats.map((c) => c.id), labels: cats.map((_, i) => i + 1) };
+  const labelOf = new Map(classNames.map((n, l) => [n, l] as const).filter(([, l]) => l > 0));
+  const missing = cats.filter((c) => !labelOf.has(c.name));
+  if (missing.length > 0) {
+    throw new Error(
+      `the model has ${K} classes besides the background but the ground truth${file ? ` (${file})` : ''} has ${cats.length} categories, ` +
+        `and ${missing.slice(0, 3).map((c) => `'${c.name}'`).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} ${missing.length > 1 ? 'are' : 'is'} not among its classes; evaluate a model trained on this dataset's categories`,
+    );
+  }
+  const categoryIds: number[] = [];
+  for (const c of cats) categoryIds[labelOf.get(c.name)! - 1] = c.id;
+  return { categoryIds, labels: cats.map((c) => labelOf.get(c.name)!) };
+}
+
+/** The detections whose label is in `keep`, in their order. */
+function selectLabels(d: DetectionArrays, keep: ReadonlySet<number>): DetectionArrays {
+  const idx = Array.from(d.labels.keys()).filter((k) => keep.has(d.labels[k]!));
+  return {
+    boxes: Float32Array.from(idx.flatMap((k) => Array.from(d.boxes.subarray(4 * k, 4 * k + 4)))),
+    labels: Int32Array.from(idx.map((k) => d.labels[k]!)),
+    scores: Float32Array.from(idx.map((k) => d.scores[k]!)),
+    ...(d.masks ? { masks: idx.map((k) => d.masks![k]!), height: d.height, width: d.width } : {}),
+  };
 }
 
 /**
