@@ -21,7 +21,7 @@ export function registerEvalCommand(program: Command): void {
   const cmd = program
     .command('eval')
     .description('score a model on a dataset: mIoU, Dice, accuracy (dataset-level and per image), per-class table, confusion matrix; an instance model (Mask R-CNN): COCO box and mask AP, per-class AP, detections.json')
-    .argument('<dataset>', 'a dataset folder, a dataset config (.yaml/.json) or a CSV index (as segkit doctor takes it)')
+    .argument('<dataset>', 'a dataset folder, a dataset config (.yaml/.json), a CSV index (as segkit doctor takes it) or, for an instance model, a COCO instances JSON')
     .option('--split <name>', 'only the samples of this split (split folders, a split column or a split CSV)')
     .option('-o, --out <dir>', 'where report.json, report.md, report.html and confusion.png go (instance models: detections.json instead of confusion.png)', 'eval')
     .option('--panels <n>', 'image | prediction | truth panels in the HTML report', (v) => Math.round(positive('--panels')(v)), 4)
