@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { addModelOptions, loadModel, positive, type ModelFlags } from './model-options.js';
+import { addModelOptions, loadModel, positive, unitInterval, type ModelFlags } from './model-options.js';
 
 interface EvalFlags extends ModelFlags {
   split?: string;
@@ -26,7 +26,7 @@ export function registerEvalCommand(program: Command): void {
     .option('-o, --out <dir>', 'where report.json, report.md, report.html and confusion.png go (instance models: detections.json instead of confusion.png)', 'eval')
     .option('--panels <n>', 'image | prediction | truth panels in the HTML report', (v) => Math.round(positive('--panels')(v)), 4)
     .option('--max-images <n>', 'evaluate only the first n images (of the split)', (v) => Math.round(positive('--max-images')(v)))
-    .option('--score-threshold <f>', "instance models: the panels draw objects scoring at least this (AP counts every detection)", Number, 0.5)
+    .option('--score-threshold <f>', "instance models: the panels draw objects scoring at least this (AP counts every detection)", unitInterval('--score-threshold'), 0.5)
     .option('--skip-bad', 'skip unreadable files (counted in the report) instead of stopping');
   addModelOptions(cmd).action(async (dataset: string, o: EvalFlags) => {
     const [{ openInput }, { SegDataset }, { evaluate, evaluationMarkdown, percent: pct }, { formatClassTable }, { writeRunReport }, { writeFileAtomic }, { confusionPng }] = await Promise.all([

@@ -24,6 +24,12 @@ export const positive = (name: string) => (v: string): number => {
   if (!(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number, got "${v}"`);
   return n;
 };
+/** A score or probability: a number from 0 to 1. */
+export const unitInterval = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`${name} is a score from 0 to 1, got "${v}"`);
+  return n;
+};
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
 export interface ModelFlags {

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
 import { Command, Option } from 'commander';
-import { addModelOptions, loadModel, type ModelFlags } from './model-options.js';
+import { addModelOptions, loadModel, unitInterval, type ModelFlags } from './model-options.js';
 
 interface PredictFlags extends ModelFlags {
   out: string;
@@ -23,7 +23,7 @@ export function registerPredictCommand(program: Command): void {
     .option('-o, --out <dir>', "output folder (mirrors the inputs' sub-folders)", 'predictions')
     .addOption(new Option('--save <outputs>', 'what to write per image: mask (class ids), color, overlay, panel (image | prediction | truth), probs (safetensors); for an instance model: overlay (masks, boxes, labels and scores drawn), instances (one 0/255 PNG per object), coco (detections.json, COCO results of all inputs, and images.json)').default(['mask', 'overlay'], 'mask,overlay; overlay,instances for an instance model').argParser((v: string) => v.split(',').map((s) => s.trim())))
     .option('--masks <dir>', "ground-truth masks (class ids, same relative names, .png) for the panels' third tile")
-    .option('--score-threshold <f>', 'instance models: draw and write objects scoring at least this (coco keeps every detection)', Number, 0.5);
+    .option('--score-threshold <f>', 'instance models: draw and write objects scoring at least this (coco keeps every detection)', unitInterval('--score-threshold'), 0.5);
   addModelOptions(cmd).action(async (inputs: string[], o: PredictFlags) => {
     const [{ commonRoot, expandInputs, predictFiles }, { readMask }] = await Promise.all([import('../predict/files.js'), import('../io/image.js')]);
     const files = await expandInputs(inputs);
