@@ -20,6 +20,8 @@ export function instanceSaveKinds(save: string[], model: string): Array<(typeof 
   return save as Array<(typeof INSTANCE_SAVE)[number]>;
 }
 
+/** COCO's -1 (nothing to score) as NaN, which the HTML report shows as 'absent'. */
+const absent = (v: number): number => (v < 0 ? NaN : v);
 const ap = (v: number | undefined): string => (v === undefined || v < 0 ? '-' : (100 * v).toFixed(1));
 
 /** The per-class table, as text or Markdown: AP and AP50 for masks and boxes, objects in the ground truth. */
@@ -104,8 +106,8 @@ export async function evalInstanceModel(ds: SegDataset, loaded: LoadedModel, a: 
     classTable: {
       classes: e.perClass.map((c) => c.name),
       columns: [
-        ...(e.results.segm ? [{ name: 'mask AP', values: e.perClass.map((c) => c.segm!.AP), format: 'percent' as const }] : []),
-        { name: 'box AP', values: e.perClass.map((c) => c.bbox.AP), format: 'percent' },
+        ...(e.results.segm ? [{ name: 'mask AP', values: e.perClass.map((c) => absent(c.segm!.AP)), format: 'percent' as const }] : []),
+        { name: 'box AP', values: e.perClass.map((c) => absent(c.bbox.AP)), format: 'percent' },
         { name: 'objects', values: e.perClass.map((c) => objects.get(e.categoryIds[c.label - 1]!) ?? 0), format: 'integer' },
       ],
     },
