@@ -3,7 +3,7 @@
 // sample panels) and confusion.png (rows truth, columns prediction, each row normalised) in --out.
 // An instance model (Mask R-CNN) is scored by COCO's bbox and segm AP instead (./instances.ts),
 // with its detections written as a COCO results file.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { addModelOptions, loadModel, positive, unitInterval, type ModelFlags } from './model-options.js';
@@ -21,7 +21,7 @@ export function registerEvalCommand(program: Command): void {
   const cmd = program
     .command('eval')
     .description('score a model on a dataset: mIoU, Dice, accuracy (dataset-level and per image), per-class table, confusion matrix; an instance model (Mask R-CNN): COCO box and mask AP, per-class AP, detections.json')
-    .argument('<dataset>', 'a dataset folder, a dataset config (.yaml/.json), a CSV index (as segkit doctor takes it) or, for an instance model, a COCO instances JSON')
+    .argument('<dataset>', 'a dataset folder, a dataset config (.yaml/.json), a CSV index (as segkit doctor takes it), a COCO instances JSON, or a training config (its data.path, split as training split it)')
     .option('--split <name>', 'only the samples of this split (split folders, a split column or a split CSV)')
     .option('-o, --out <dir>', 'where report.json, report.md, report.html and confusion.png go (instance models: detections.json instead of confusion.png)', 'eval')
     .option('--panels <n>', 'image | prediction | truth panels in the HTML report', (v) => Math.round(positive('--panels')(v)), 4)
@@ -39,7 +39,11 @@ export function registerEvalCommand(program: Command): void {
       import('../report/confusion-image.js'),
     ]);
     const { COCO_META_KEY } = await import('../data/sources/coco.js');
-    const opened = await openInput(dataset, { ...(o.labelMap ? { labelMap: o.labelMap } : {}), ...(o.skipBad ? { onBadFile: 'skip' as const } : {}) });
+    // a training config stands for its data, split as training split it (--split test: its held-out part)
+    const trained = await trainingConfigData(dataset);
+    const labelMap = o.labelMap ?? trained?.labelMap;
+    const opened = await openInput(trained?.path ?? dataset, { ...(labelMap ? { labelMap } : {}), ...(o.skipBad ? { onBadFile: 'skip' as const } : {}) });
+    if (trained && !opened.split) opened.split = (await import('../data/splits.js')).randomSplit(opened.spec.refs, trained.splitRatios, { seed: trained.splitSeed });
     // the samples evaluated: --split's, then the first --max-images
     const select = (spec: typeof opened.spec) => {
       let ds = new SegDataset(spec);
@@ -51,6 +55,7 @@ export function registerEvalCommand(program: Command): void {
         ds = ds.subset(Array.from({ length: ds.length }, (_, i) => i).filter((i) => wanted.has(ds.ref(i).id)));
       }
       if (o.maxImages !== undefined && ds.length > o.maxImages) ds = ds.subset(Array.from({ length: o.maxImages }, (_, i) => i));
+      if (ds.length === 0) throw new Error(`${dataset}${o.split !== undefined ? ` has no images in its split '${o.split}'` : ' has no images'}; nothing to evaluate`);
       return ds;
     };
     const ds = select(opened.spec);
@@ -111,4 +116,24 @@ export function registerEvalCommand(program: Command): void {
       await dispose();
     }
   });
+}
+
+/**
+ * The data of a training config given as the dataset (a .yaml/.json with `model` and
+ * `data.path`): the path, label map and split settings training used; undefined for other inputs.
+ */
+async function trainingConfigData(file: string): Promise<{ path: string; labelMap?: string; splitRatios: number[]; splitSeed: number } | undefined> {
+  if (!/\.(ya?ml|json)$/i.test(file) || !existsSync(file)) return undefined;
+  const { readConfigFile } = await import('../data/config-file.js');
+  let raw: unknown;
+  try {
+    raw = readConfigFile(file);
+  } catch {
+    return undefined; // openInput reports what is wrong with the file
+  }
+  const r = raw as { model?: unknown; data?: { path?: unknown } } | null;
+  if (!r || typeof r !== 'object' || r.model === undefined || typeof r.data?.path !== 'string') return undefined;
+  const { loadTrainConfig } = await import('../train/config.js');
+  const { data } = loadTrainConfig(file);
+  return { path: data.path, ...(data.labelMap ? { labelMap: data.labelMap } : {}), splitRatios: data.splitRatios, splitSeed: data.splitSeed };
 }

@@ -78,6 +78,13 @@ test('eval and predict with a trained Mask R-CNN: COCO reports, detections.json,
     const masksOnly = results.map(({ bbox: _, ...r }) => r); // as detectron2 scores segm: area from the mask
     assert.equal(evaluateCoco(gt, masksOnly, { iouType: 'segm', imageIds }).stats.AP, report.metrics['segm.AP']);
 
+    // the run's training config stands for its data and split: the same held-out images
+    const byConfig = segkit(d, 'eval', join(run, 'config.json'), '--split', 'test', '--weights', weights, '-o', 'ev-config', '--max-images', '1');
+    assert.equal(byConfig.status, 0, byConfig.out);
+    assert.equal(JSON.parse(readFileSync(join(d, 'ev-config', 'report.json'), 'utf8')).images, 1);
+    const first = (await readCocoResults(join(d, 'ev-config', 'detections.json'))).map((r) => r.image_id);
+    assert.ok(first.every((id) => imageIds.includes(id)), 'an image of the split CSV\'s test part');
+
     // predict two images: every detection drawn and written (threshold 0), one COCO file
     const files = ['0000.png', '0001.png'].map((f) => join(images, f));
     const pr = segkit(d, 'predict', ...files, '--weights', weights, '--save', 'overlay,instances,coco', '--score-threshold', '0', '-o', 'pr');
