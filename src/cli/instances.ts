@@ -76,7 +76,7 @@ export async function evalInstanceModel(ds: SegDataset, loaded: LoadedModel, a: 
   const types = (['segm', 'bbox'] as IouType[]).filter((t) => e.results[t]);
   const truth = e.groundTruthFile ?? 'the decoded instances';
   const objects = objectCounts(e);
-  const detections = e.images.reduce((s, r) => s + r.detections.scores.length, 0);
+  const detections = e.images.reduce((s, r) => s + r.scores.length, 0);
   console.log(`${e.images.length} images in ${seconds.toFixed(1)} s, ${detections} detections; ground truth: ${truth}`);
   for (const t of types) console.log(`${t === 'segm' ? 'masks (segm)' : 'boxes (bbox)'}:\n${formatCocoStats(e.results[t]!.stats, e.results[t]!.params)}`);
   console.log(classTable(e.perClass, objects, e.categoryIds, false));

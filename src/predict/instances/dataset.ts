@@ -12,12 +12,11 @@ import type { SegDataset } from '../../data/dataset.js';
 import { COCO_META_KEY, type CocoMeta } from '../../data/sources/coco.js';
 import type { Batch, BatchImage, ImageBuffer, Instance } from '../../data/types.js';
 import { makeGrid, encodePng } from '../../data/preview.js';
-import { readCocoGroundTruth, type CocoEvalResult, type CocoGroundTruth, type IouType } from '../../metrics/coco/index.js';
+import { evaluateCoco, readCocoGroundTruth, type CocoEvalResult, type CocoGroundTruth, type IouType } from '../../metrics/coco/index.js';
 import { annotationsOf, detectBatch } from '../../train/instance.js';
 import { readDetection, selectByScore, type DetectionArrays } from './detections.js';
 import { drawDetections, type DrawOptions } from './draw.js';
-import { evaluateDetections } from './evaluate.js';
-import type { ImageResult } from './files.js';
+import { cocoDetectionsOf, encodeDetections, type EncodedDetections } from './files.js';
 
 export interface InstanceEvaluationOptions {
   /** 'cpu' (default), 'cuda:0', ... where the model is. */
@@ -40,8 +39,8 @@ export interface ClassAp {
 }
 
 export interface InstanceEvaluation {
-  /** Each evaluated image's detections (all of them, masks thresholded at 0.5) and its COCO image id. */
-  images: ImageResult[];
+  /** Each evaluated image's detections (all of them, masks thresholded at 0.5 and RLE-encoded) under its COCO image id. */
+  images: EncodedDetections[];
   /** What the detections were scored against. */
   groundTruth: CocoGroundTruth;
   /** COCO category id of each label (categoryIds[label - 1]). */
@@ -64,12 +63,13 @@ const cocoMetaOf = (batch: Batch, i: number): CocoMeta | undefined => {
 /** Detects every image of `dataset` with `model` (a Mask R-CNN in eval mode) and scores the detections. */
 export async function evaluateInstances(model: Module, dataset: SegDataset, classNames: readonly string[], opts: InstanceEvaluationOptions = {}): Promise<InstanceEvaluation> {
   const device = opts.device ?? 'cpu';
-  // ground truth built from the decoded instances (image ids 1..N), and the source file's image ids
-  const decoded: CocoGroundTruth = { images: [], annotations: [], categories: classNames.slice(1).map((name, i) => ({ id: i + 1, name })) };
+  // ground truth built from the decoded instances (image ids 1..N, category ids the data's labels), and the source file's image ids
+  const dataClasses = dataset.classes ?? classNames;
+  const decoded: CocoGroundTruth = { images: [], annotations: [], categories: dataClasses.slice(1).map((name, i) => ({ id: i + 1, name })) };
   const fileIds: number[] = [];
   const files = new Set<string>();
   let fileUsable = true;
-  const images: ImageResult[] = [];
+  const images: EncodedDetections[] = [];
   const panels: InstanceEvaluation['panels'] = [];
   const loader = new DataLoader(dataset, { batchSize: 1, imageList: true, transform: [] });
   try {
@@ -84,7 +84,8 @@ export async function evaluateInstances(model: Module, dataset: SegDataset, clas
       } finally {
         for (const d of dets) for (const t of [d.boxes, d.labels, d.scores, d.masks]) t?.dispose();
       }
-      images.push({ imageId, detections });
+      // masks kept as RLE: a large dataset's full-size masks would not fit in memory
+      images.push(encodeDetections(imageId, detections));
       if (panels.length < (opts.panels ?? 0)) {
         const draw = { ...opts.draw, classNames };
         const image = toImage(batch.list![0]!);
@@ -111,14 +112,14 @@ export async function evaluateInstances(model: Module, dataset: SegDataset, clas
   if (fileUsable && files.size === 1) {
     groundTruthFile = [...files][0]!;
     gt = await readCocoGroundTruth(groundTruthFile);
-    evaluated = images.map((r, i) => ({ imageId: fileIds[i]!, detections: r.detections }));
+    evaluated = images.map((r, i) => ({ ...r, imageId: fileIds[i]! }));
   }
   const { categoryIds, labels } = categoryMapping(gt, classNames, groundTruthFile);
   // detections of labels the ground truth has no category for (torchvision's 'N/A') are left out
   if (labels.length < classNames.length - 1) {
-    evaluated = evaluated.map((r) => ({ imageId: r.imageId, detections: selectLabels(r.detections, new Set(labels)) }));
+    evaluated = evaluated.map((r) => selectLabels(r, new Set(labels)));
   }
-  const results = evaluateDetections(gt, evaluated, { categoryIds });
+  const results = scoreDetections(gt, evaluated, categoryIds);
   // the per-class rows follow the evaluated categories (sorted ids, as COCOeval orders them)
   const sorted = results.bbox!.params.categoryIds;
   const perClass = sorted.map((id, k): ClassAp => {
@@ -157,14 +158,28 @@ function categoryMapping(gt: CocoGroundTruth, classNames: readonly string[], fil
 }
 
 /** The detections whose label is in `keep`, in their order. */
-function selectLabels(d: DetectionArrays, keep: ReadonlySet<number>): DetectionArrays {
+function selectLabels(d: EncodedDetections, keep: ReadonlySet<number>): EncodedDetections {
   const idx = Array.from(d.labels.keys()).filter((k) => keep.has(d.labels[k]!));
   return {
+    imageId: d.imageId,
     boxes: Float32Array.from(idx.flatMap((k) => Array.from(d.boxes.subarray(4 * k, 4 * k + 4)))),
     labels: Int32Array.from(idx.map((k) => d.labels[k]!)),
     scores: Float32Array.from(idx.map((k) => d.scores[k]!)),
-    ...(d.masks ? { masks: idx.map((k) => d.masks![k]!), height: d.height, width: d.width } : {}),
+    ...(d.rles ? { rles: idx.map((k) => d.rles![k]!) } : {}),
   };
+}
+
+/**
+ * COCO bbox evaluation, and segm when every image has masks, of the images' detections (an image
+ * without detections still counts, its objects missed). Segm results carry the mask alone, so
+ * each detection's area is its mask's, as pycocotools' loadRes takes it.
+ */
+function scoreDetections(gt: CocoGroundTruth, images: readonly EncodedDetections[], categoryIds: readonly number[]): Partial<Record<IouType, CocoEvalResult>> {
+  const imageIds = images.map((r) => r.imageId);
+  const results = cocoDetectionsOf(images, categoryIds);
+  const out: Partial<Record<IouType, CocoEvalResult>> = { bbox: evaluateCoco(gt, results.map(({ segmentation: _, ...r }) => r), { iouType: 'bbox', imageIds }) };
+  if (images.every((r) => r.rles)) out.segm = evaluateCoco(gt, results.map(({ bbox: _, ...r }) => r), { iouType: 'segm', imageIds });
+  return out;
 }
 
 /**

@@ -14,7 +14,7 @@ import { writeAtomic } from '../../io/atomic.js';
 import type { Detection } from '../../models/detection/types.js';
 import { commonRoot } from '../files.js';
 import { readDetection, selectByScore, type DetectionArrays } from './detections.js';
-import { writeCocoDetectionFile, writeDrawnDetections, writeInstanceMasks, type ImageResult } from './files.js';
+import { encodeDetections, writeCocoDetectionFile, writeDrawnDetections, writeInstanceMasks, type EncodedDetections } from './files.js';
 
 export const INSTANCE_OUTPUTS = ['overlay', 'instances', 'coco'] as const;
 export type InstanceOutput = (typeof INSTANCE_OUTPUTS)[number];
@@ -80,7 +80,7 @@ export async function predictInstanceFiles(model: Module, files: string[], opts:
   const root = commonRoot(abs);
   const threshold = opts.scoreThreshold ?? 0.5;
   const results: PredictedInstances[] = [];
-  const coco: ImageResult[] = [];
+  const coco: EncodedDetections[] = [];
   const cocoImages: Array<{ id: number; file_name: string; width: number; height: number }> = [];
   for (const [index, file] of abs.entries()) {
     const image = await readImage(file, { channels: 3 });
@@ -98,7 +98,7 @@ export async function predictInstanceFiles(model: Module, files: string[], opts:
       written.push(...(await writeInstanceMasks(dirname(out), basename(out), kept, opts.classNames)));
     }
     if (save.has('coco')) {
-      coco.push({ imageId: index + 1, detections: all });
+      coco.push(encodeDetections(index + 1, all));
       cocoImages.push({ id: index + 1, file_name: relative(opts.outDir, file), width: image.width, height: image.height });
     }
     const done = { file: files[index]!, outputs: written, kept, all: all.scores.length };
@@ -114,8 +114,8 @@ export async function predictInstanceFiles(model: Module, files: string[], opts:
  * detection (category_id = the model's label); images.json: the image ids' files and sizes
  * and the categories, the skeleton of a COCO ground-truth file for other COCO tools.
  */
-async function writeCocoFiles(outDir: string, images: ImageResult[], cocoImages: object[], classNames?: readonly string[]): Promise<void> {
-  const labels = Math.max(0, ...images.flatMap((r) => Array.from(r.detections.labels)), (classNames?.length ?? 1) - 1);
+async function writeCocoFiles(outDir: string, images: EncodedDetections[], cocoImages: object[], classNames?: readonly string[]): Promise<void> {
+  const labels = Math.max(0, ...images.flatMap((r) => Array.from(r.labels)), (classNames?.length ?? 1) - 1);
   const categoryIds = Array.from({ length: labels }, (_, i) => i + 1);
   await writeCocoDetectionFile(join(outDir, 'detections.json'), images, categoryIds);
   const categories = categoryIds.map((id) => ({ id, name: classNames?.[id] ?? `class ${id}` }));
