@@ -37,8 +37,8 @@ export interface PredictedInstances {
   file: string;
   /** Files written for it. */
   outputs: string[];
-  /** Detections scoring at least the threshold. */
-  kept: DetectionArrays;
+  /** Detections scoring at least the threshold (boxes, labels, scores; the masks are in the files). */
+  kept: Omit<DetectionArrays, 'masks'>;
   /** Every detection's score. */
   all: number;
 }
@@ -101,7 +101,8 @@ export async function predictInstanceFiles(model: Module, files: string[], opts:
       coco.push(encodeDetections(index + 1, all));
       cocoImages.push({ id: index + 1, file_name: relative(opts.outDir, file), width: image.width, height: image.height });
     }
-    const done = { file: files[index]!, outputs: written, kept, all: all.scores.length };
+    // the masks are not kept: many images' full-size masks would fill the memory
+    const done = { file: files[index]!, outputs: written, kept: { boxes: kept.boxes, labels: kept.labels, scores: kept.scores }, all: all.scores.length };
     results.push(done);
     opts.onImage?.(done, index, files.length);
   }
