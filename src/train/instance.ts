@@ -58,7 +58,7 @@ function imageSizes(batch: Batch): [number, number][] {
 }
 
 /** COCO ground truth of one image's instances (category id = label). */
-function annotationsOf(instances: readonly Instance[], imageId: number, H: number, W: number, firstId: number): CocoAnnotation[] {
+export function annotationsOf(instances: readonly Instance[], imageId: number, H: number, W: number, firstId: number): CocoAnnotation[] {
   return instances.map((inst, k) => {
     const [x1, y1, x2, y2] = inst.box;
     let area = (x2 - x1) * (y2 - y1);

@@ -5,8 +5,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageBuffer } from '../../data/types.js';
 import { writeImage } from '../../io/image.js';
-import { toCocoResults, writeCocoResults } from '../../metrics/coco/results.js';
-import type { CocoResult, IouType } from '../../metrics/coco/types.js';
+import { encodeMask, toCocoResults, writeCocoResults } from '../../metrics/coco/results.js';
+import type { CocoResult, CocoRle, IouType } from '../../metrics/coco/types.js';
 import type { DetectionArrays } from './detections.js';
 import { classNameOf, drawDetections, type DrawOptions } from './draw.js';
 
@@ -55,6 +55,48 @@ export function cocoResultsOf(images: readonly ImageResult[], categoryIds: reado
 /** Write a COCO results JSON file for a set of images (atomically); returns the results. */
 export async function writeCocoDetections(file: string, images: readonly ImageResult[], categoryIds: readonly number[], iouType: IouType): Promise<CocoResult[]> {
   const results = cocoResultsOf(images, categoryIds, iouType);
+  await writeCocoResults(file, results);
+  return results;
+}
+
+/**
+ * One image's detections as a COCO results file keeps them: boxes, labels, scores and each mask
+ * as compressed RLE, so many images' detections fit in memory without their full-size masks.
+ */
+export interface EncodedDetections {
+  imageId: number;
+  boxes: Float32Array; // (K, 4) x1, y1, x2, y2
+  labels: Int32Array;
+  scores: Float32Array;
+  rles?: CocoRle[];
+}
+
+/** An image's detections with their masks RLE-encoded (masks absent: boxes only). */
+export function encodeDetections(imageId: number, d: DetectionArrays): EncodedDetections {
+  const out: EncodedDetections = { imageId, boxes: d.boxes, labels: d.labels, scores: d.scores };
+  if (d.masks) out.rles = d.masks.map((m) => encodeMask(m, d.height!, d.width!));
+  return out;
+}
+
+/**
+ * One COCO results entry per detection with its bbox and, when the detections have masks, its
+ * RLE segmentation too (detectron2's coco_instances_results.json layout): pycocotools' loadRes
+ * reads it for bbox as it is; for segm, drop the bbox keys first (loadRes would otherwise take
+ * each area from the box), as detectron2's evaluation does. `categoryIds[label - 1]` is a
+ * label's category id.
+ */
+export function cocoDetectionsOf(images: readonly EncodedDetections[], categoryIds: readonly number[]): CocoResult[] {
+  const out: CocoResult[] = [];
+  for (const d of images) {
+    const boxes = toCocoResults([{ imageId: d.imageId, boxes: d.boxes, labels: d.labels, scores: d.scores }], categoryIds, 'bbox');
+    boxes.forEach((r, k) => out.push(d.rles ? { ...r, segmentation: d.rles[k]! } : r));
+  }
+  return out;
+}
+
+/** Write cocoDetectionsOf's results as a COCO results JSON file (atomically); returns them. */
+export async function writeCocoDetectionFile(file: string, images: readonly EncodedDetections[], categoryIds: readonly number[]): Promise<CocoResult[]> {
+  const results = cocoDetectionsOf(images, categoryIds);
   await writeCocoResults(file, results);
   return results;
 }
