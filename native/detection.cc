@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <vector>
 
@@ -32,28 +33,43 @@ namespace {
 // ---- NMS ----
 
 // The greedy scan over boxes visited in `order` (indices into x1..areas); returns the kept ones.
+// The boxes are first gathered in visiting order, so that the test of one kept box against every
+// later box runs over contiguous arrays without branches (each pair's arithmetic is the kernel's;
+// marking an already suppressed box again changes nothing), and the compiler vectorises it.
 template <typename T>
 void greedy(const T* x1, const T* y1, const T* x2, const T* y2, const T* areas, const int64_t* order, int64_t n,
-            double thr, std::vector<uint8_t>& suppressed, std::vector<int64_t>& keep) {
-  suppressed.assign(n, 0);
-  keep.clear();
+            double thr, std::vector<int64_t>& keep) {
+  std::vector<T> bx1(n), by1(n), bx2(n), by2(n), ba(n);
   for (int64_t a = 0; a < n; a++) {
     const int64_t i = order[a];
-    if (suppressed[i]) continue;
-    keep.push_back(i);
-    const T ix1 = x1[i], iy1 = y1[i], ix2 = x2[i], iy2 = y2[i], iarea = areas[i];
+    bx1[a] = x1[i], by1[a] = y1[i], bx2[a] = x2[i], by2[a] = y2[i], ba[a] = areas[i];
+  }
+  // `ovr > thr` compares in double; for float32 boxes the same test in float is ovr > the largest
+  // float not above thr
+  T t = static_cast<T>(thr);
+  if (static_cast<double>(t) > thr) t = std::nextafter(t, -std::numeric_limits<T>::infinity());
+  std::vector<int32_t> suppressed(n, 0);
+  keep.clear();
+  const T* __restrict X1 = bx1.data();
+  const T* __restrict Y1 = by1.data();
+  const T* __restrict X2 = bx2.data();
+  const T* __restrict Y2 = by2.data();
+  const T* __restrict A = ba.data();
+  int32_t* __restrict sup = suppressed.data();
+  for (int64_t a = 0; a < n; a++) {
+    if (sup[a]) continue;
+    keep.push_back(order[a]);
+    const T ix1 = X1[a], iy1 = Y1[a], ix2 = X2[a], iy2 = Y2[a], iarea = A[a];
     for (int64_t b = a + 1; b < n; b++) {
-      const int64_t j = order[b];
-      if (suppressed[j]) continue;
-      const T xx1 = std::max(ix1, x1[j]);
-      const T yy1 = std::max(iy1, y1[j]);
-      const T xx2 = std::min(ix2, x2[j]);
-      const T yy2 = std::min(iy2, y2[j]);
+      const T xx1 = std::max(ix1, X1[b]);
+      const T yy1 = std::max(iy1, Y1[b]);
+      const T xx2 = std::min(ix2, X2[b]);
+      const T yy2 = std::min(iy2, Y2[b]);
       const T w = std::max(static_cast<T>(0), xx2 - xx1);
       const T h = std::max(static_cast<T>(0), yy2 - yy1);
       const T inter = w * h;
-      const T ovr = inter / (iarea + areas[j] - inter);
-      if (ovr > thr) suppressed[j] = 1;
+      const T ovr = inter / (iarea + A[b] - inter);
+      sup[b] |= (ovr > t) ? -1 : 0;
     }
   }
 }
@@ -83,12 +99,10 @@ at::Tensor nmsImpl(const at::Tensor& dets, const at::Tensor& scores, double thr)
   if (n == 0) return at::empty({0}, dets.options().dtype(at::kLong));
   Columns c(dets);
   const at::Tensor order = std::get<1>(scores.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true)).contiguous();
-  std::vector<uint8_t> suppressed;
   std::vector<int64_t> keep;
   AT_DISPATCH_FLOATING_TYPES(dets.scalar_type(), "segkit_nms", [&] {
     greedy<scalar_t>(c.x1.data_ptr<scalar_t>(), c.y1.data_ptr<scalar_t>(), c.x2.data_ptr<scalar_t>(),
-                     c.y2.data_ptr<scalar_t>(), c.areas.data_ptr<scalar_t>(), order.data_ptr<int64_t>(), n, thr,
-                     suppressed, keep);
+                     c.y2.data_ptr<scalar_t>(), c.areas.data_ptr<scalar_t>(), order.data_ptr<int64_t>(), n, thr, keep);
   });
   at::Tensor out = at::empty({static_cast<int64_t>(keep.size())}, dets.options().dtype(at::kLong));
   std::copy(keep.begin(), keep.end(), out.data_ptr<int64_t>());
