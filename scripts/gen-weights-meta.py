@@ -17,7 +17,7 @@ Layout of the JSON file:
     "weights": { "<NAME>": {
       "url": str, "fileName": str, "hashPrefix": str,   # hashPrefix as torch.hub's HASH_REGEX reads it
       "categories": "<set>",
-      "preprocessing": { "preset": "ImageClassification" | "SemanticSegmentation",
+      "preprocessing": { "preset": "ImageClassification" | "SemanticSegmentation" | "ObjectDetection",
                          "resizeSize": [int] | null, "cropSize": [int] (classification only),
                          "interpolation": "bilinear", "mean": [float], "std": [float] },
       "numParams": int, "minSize": [int, int], "metrics": { "<dataset>": { "<metric>": float } },
@@ -42,6 +42,7 @@ BUILDERS = [
     'fcn_resnet50', 'fcn_resnet101',
     'deeplabv3_resnet50', 'deeplabv3_resnet101', 'deeplabv3_mobilenet_v3_large',
     'lraspp_mobilenet_v3_large',
+    'maskrcnn_resnet50_fpn', 'maskrcnn_resnet50_fpn_v2',
 ]
 
 # the attributes each preset transform holds, in the order they are written
@@ -59,6 +60,10 @@ def category_set(weight_name):
 def preprocessing(weight):
     t = weight.transforms()
     preset = type(t).__name__
+    if preset == 'ObjectDetection':
+        # the preset only scales to [0, 1]: the detector normalizes (ImageNet mean and std) and
+        # resizes (bilinear) inside its own GeneralizedRCNNTransform
+        return {'preset': preset, 'resizeSize': None, 'interpolation': 'bilinear', 'mean': [0.0, 0.0, 0.0], 'std': [1.0, 1.0, 1.0]}
     if preset not in PRESET_FIELDS:
         raise SystemExit(f'{weight}: unknown preset transform {preset}; teach gen-weights-meta.py its fields')
     out = {'preset': preset}

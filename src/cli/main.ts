@@ -39,8 +39,9 @@ program
   .description('list the models --model and models.create take, with their pretrained weight names')
   .action(async () => {
     const { listModels, listWeights, WEIGHTS_BUILDERS } = await import('../models/index.js');
-    for (const kind of ['semantic', 'classification'] as const) {
-      console.log(kind === 'semantic' ? 'segmentation models:' : '\nImageNet classifiers (backbones, for weightsBackbone):');
+    const titles = { semantic: 'segmentation models:', instance: '\ninstance segmentation models:', classification: '\nImageNet classifiers (backbones, for weightsBackbone):' };
+    for (const kind of ['semantic', 'instance', 'classification'] as const) {
+      console.log(titles[kind]);
       for (const e of listModels(kind)) {
         const weights = (WEIGHTS_BUILDERS as readonly string[]).includes(e.name) ? listWeights(e.name) : [];
         const names = weights.map((w) => (w.isDefault ? `${w.name} (DEFAULT)` : w.name)).join(', ');

@@ -9,3 +9,4 @@ export { LevelMapper, inferScale, setupScales, type LevelMapperOptions } from '.
 export { MultiScaleRoIAlign, type MultiScaleRoIAlignOptions } from './multi-scale-roi-align.js';
 export { Matcher } from './matcher.js';
 export { BalancedPositiveNegativeSampler } from './sampler.js';
+export { pasteMasksInImage, pasteMaskInImage, expandBoxes, expandMasks } from './paste-masks.js';

@@ -33,3 +33,12 @@ export {
 export { AnchorGenerator, FPN_ANCHOR_SIZES, FPN_ASPECT_RATIOS } from './detection/anchors.js';
 export { RPNHead, permuteAndFlatten, concatBoxPredictionLayers } from './detection/rpn-head.js';
 export { RegionProposalNetwork, type RegionProposalNetworkOptions, type TopN, type Proposals, type RPNLosses, type RPNOutput } from './detection/rpn.js';
+export { GeneralizedRCNNTransform, resizeBoxes, type GeneralizedRCNNTransformOptions, type ImageList } from './detection/transform.js';
+export type { DetectionTarget, Detection, DetectionLosses } from './detection/types.js';
+export { TwoMLPHead, FastRCNNConvFCHead, FastRCNNPredictor } from './detection/box-head.js';
+export { MaskRCNNHeads, MaskRCNNPredictor } from './detection/mask-head.js';
+export { RoIHeads, maskrcnnInference, type RoIHeadsOptions, type RoIHeadsParts } from './detection/roi-heads.js';
+export { fastrcnnLoss, maskrcnnLoss, projectMasksOnBoxes } from './detection/roi-losses.js';
+export { selectTrainingSamples, assignTargetsToProposals, type TrainingSamples } from './detection/roi-sampling.js';
+export { GeneralizedRCNN, type DetectionBackbone } from './detection/generalized-rcnn.js';
+export { MaskRCNN, maskrcnnResnet50Fpn, maskrcnnResnet50FpnV2, replaceMaskRcnnPredictors, type MaskRCNNOptions, type MaskRcnnBuilderOptions } from './detection/mask-rcnn.js';

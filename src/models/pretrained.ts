@@ -64,6 +64,9 @@ export function loadPretrained(model: Module, source: string | Map<string, RawTe
   const name = typeof source === 'string' ? source : 'state dict';
   let given: Map<string, RawTensor | Tensor> = typeof source === 'string' ? readWeights(source, opts) : withoutPrefix(source, opts.stripPrefix);
   given = stripCommonPrefix(given, new Set(model.stateDict().keys()));
+  // old key spellings (torchvision < 0.13: the Mask R-CNN v1 COCO file's FPN, RPN head and mask head)
+  given = new Map(given);
+  model.upgradeKeys(given as Map<string, unknown>);
   const own = model.stateDict();
   const report: LoadReport = { source: name, loaded: [], skipped: [], missing: [], adapted: [] };
   const children = new Set([...own.keys()].map((k) => k.split('.')[0]));

@@ -23,7 +23,7 @@ export interface CreateOptions extends SegmentationBuilderOptions {
   [option: string]: unknown;
 }
 
-export type ModelKind = 'semantic' | 'classification';
+export type ModelKind = 'semantic' | 'classification' | 'instance';
 
 export interface ModelEntry {
   name: string;
@@ -41,6 +41,11 @@ export interface ModelEntry {
   backbonePrefix?: string;
   /** Options beyond the common ones this builder takes. */
   extraOptions?: string[];
+  /**
+   * Runs after the whole model's weights are loaded, with the file and, when given by name, its
+   * description (Mask R-CNN v1's COCO weights need FrozenBatchNorm2d eps 0, torchvision's overwrite_eps).
+   */
+  afterLoad?: (model: Module, weights: { file: string; info?: WeightsInfo }) => void;
 }
 
 const entries = new Map<string, ModelEntry>();
@@ -147,8 +152,8 @@ export async function createAsync(name: string, opts: CreateOptions & { download
 
 function checked(name: string, opts: CreateOptions): ModelEntry {
   const entry = modelEntry(name);
-  // a classifier has no auxiliary head: auxLoss there would be silently ignored
-  const common = [...COMMON].filter((k) => entry.kind !== 'classification' || k !== 'auxLoss');
+  // a classifier or detector has no auxiliary head, a detector takes RGB only: these would be silently ignored
+  const common = [...COMMON].filter((k) => (entry.kind === 'semantic' || k !== 'auxLoss') && (entry.kind !== 'instance' || k !== 'inChannels'));
   const takes = [...common, ...(entry.extraOptions ?? [])];
   const unknown = Object.keys(opts).filter((k) => !takes.includes(k) && opts[k] !== undefined);
   if (unknown.length > 0) {
@@ -177,7 +182,10 @@ function build(entry: ModelEntry, opts: CreateOptions, weights: Resolved, backbo
     if (backbone !== undefined) {
       report(loadPretrained(model.getSubmodule(entry.backbone!), backbone.file, { stripPrefix: entry.backbonePrefix, ignore }));
     }
-    if (weights !== undefined) report(loadPretrained(model, weights.file));
+    if (weights !== undefined) {
+      report(loadPretrained(model, weights.file));
+      entry.afterLoad?.(model, weights);
+    }
   } catch (e) {
     model.dispose();
     throw e;

@@ -19,13 +19,19 @@ export const WEIGHTS_BUILDERS = [
   'deeplabv3_resnet101',
   'deeplabv3_mobilenet_v3_large',
   'lraspp_mobilenet_v3_large',
+  'maskrcnn_resnet50_fpn',
+  'maskrcnn_resnet50_fpn_v2',
 ] as const;
 export type WeightsBuilder = (typeof WEIGHTS_BUILDERS)[number];
 
 /** torchvision's preset transform for the weights: resize (then centre-crop), scale to [0, 1], normalise. */
 export interface WeightsPreprocessing {
-  /** torchvision's transform class: ImageClassification (resize, centre crop) or SemanticSegmentation (resize only). */
-  preset: 'ImageClassification' | 'SemanticSegmentation';
+  /**
+   * torchvision's transform class: ImageClassification (resize, centre crop), SemanticSegmentation
+   * (resize only) or ObjectDetection (scale to [0, 1] only: mean 0, std 1; the detector resizes
+   * and normalizes inside its own transform).
+   */
+  preset: 'ImageClassification' | 'SemanticSegmentation' | 'ObjectDetection';
   /** The shorter side is resized to this (as torchvision's `resize_size`); null: no resize. */
   resizeSize: number[] | null;
   /** ImageClassification only: centre crop to this size after the resize. */

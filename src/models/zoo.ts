@@ -11,6 +11,7 @@ import { unet } from './smp/unet.js';
 import { deeplabv3plus } from './smp/deeplabv3plus.js';
 import type { EncoderName } from './smp/encoders.js';
 import type { CreateOptions } from './registry.js';
+import { MASK_RCNN_OPTIONS, maskrcnnResnet50Fpn, maskrcnnResnet50FpnV2, useCocoV1Eps, type MaskRcnnBuilderOptions } from './detection/mask-rcnn.js';
 
 const tv = 'torchvision';
 
@@ -61,3 +62,13 @@ for (const e of ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'mobilenet_v2'
     build: (o) => deeplabv3plus(e, smpOptions(name, o)), backbone: 'encoder', backboneName: e, extraOptions: ['encoderOutputStride', 'decoderAtrousRates'],
   });
 }
+
+// Mask R-CNN: `pretrained` (torchvision's is_trained: FrozenBatchNorm2d in v1, 3 trainable stages)
+// follows whether weights or weightsBackbone are given, unless set
+function maskRcnnOptions(o: CreateOptions): MaskRcnnBuilderOptions {
+  const { weights, weightsBackbone, onLoad: _, ...rest } = o;
+  return { ...rest, pretrained: (rest.pretrained as boolean | undefined) ?? (weights !== undefined || weightsBackbone !== undefined) };
+}
+const maskRcnn = { kind: 'instance' as const, reference: tv, backbone: 'backbone.body', backboneName: 'resnet50', extraOptions: MASK_RCNN_OPTIONS };
+register({ name: 'maskrcnn_resnet50_fpn', ...maskRcnn, description: 'Mask R-CNN, ResNet-50-FPN backbone (instance segmentation)', build: (o) => maskrcnnResnet50Fpn(maskRcnnOptions(o)), afterLoad: useCocoV1Eps });
+register({ name: 'maskrcnn_resnet50_fpn_v2', ...maskRcnn, description: 'Mask R-CNN v2 (Li et al. 2021 recipe), ResNet-50-FPN backbone with BatchNorm heads (instance segmentation)', build: (o) => maskrcnnResnet50FpnV2(maskRcnnOptions(o)) });

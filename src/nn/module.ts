@@ -271,10 +271,19 @@ export class Module {
    * unexpected and wrong-shape key, changing nothing. With strict: false, the keys that match
    * are loaded and the rest are returned.
    */
+  /**
+   * Renames, in place, the keys of `state` that this module's parts spell in an older way (files
+   * from before torchvision 0.13), as loadStateDict does before loading; for code that matches
+   * a file's keys against the model's itself (loadPretrained).
+   */
+  upgradeKeys(state: Map<string, unknown>): void {
+    for (const [path, m] of this.namedModules()) m.upgradeStateDict(state, path ? `${path}.` : '');
+  }
+
   loadStateDict(stateDict: StateDictInput, opts: { strict?: boolean } = {}): LoadStateDictResult {
     const strict = opts.strict ?? true;
     const given = new Map(stateDict instanceof Map ? stateDict : Object.entries(stateDict));
-    for (const [path, m] of this.namedModules()) m.upgradeStateDict(given, path ? `${path}.` : '');
+    this.upgradeKeys(given);
     const targets = new Map<string, { t: Tensor; fill?: number }>();
     // a default stands in only for a module whose other entries the state dict has
     const loaded = new Set<Module>();

@@ -183,7 +183,8 @@ export class FrozenBatchNorm2d extends Module {
   declare running_mean: Tensor;
   declare running_var: Tensor;
   readonly numFeatures: number;
-  readonly eps: number;
+  /** Writable: torchvision's overwrite_eps sets 0 for weights trained before 0.5 (Mask R-CNN v1 COCO). */
+  eps: number;
 
   constructor(numFeatures: number, opts: { eps?: number; dtype?: DType; device?: string } = {}) {
     super();

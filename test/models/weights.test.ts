@@ -118,6 +118,25 @@ test('segmentation weights: VOC categories, resize to 520 without crop, miou and
   assert.equal(defaultBackboneWeights('resnet50'), undefined);
 });
 
+test('Mask R-CNN weights: COCO categories (91 with the background), box and mask mAP, scaling to [0, 1] only', () => {
+  const v1 = weightsInfo('maskrcnn_resnet50_fpn', 'DEFAULT');
+  assert.equal(v1.name, 'COCO_V1');
+  assert.equal(v1.enumName, 'MaskRCNN_ResNet50_FPN_Weights');
+  assert.equal(v1.url, 'https://download.pytorch.org/models/maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth');
+  assert.equal(v1.hashPrefix, 'bf2d0c1e');
+  assert.equal(v1.numClasses, 91);
+  assert.deepEqual(v1.categories.slice(0, 3), ['__background__', 'person', 'bicycle']);
+  assert.deepEqual(v1.metrics, { 'COCO-val2017': { box_map: 37.9, mask_map: 34.6 } });
+  assert.deepEqual(v1.preprocessing, { preset: 'ObjectDetection', resizeSize: null, interpolation: 'bilinear', mean: [0, 0, 0], std: [1, 1, 1] });
+  const v2 = weightsInfo('maskrcnn_resnet50_fpn_v2', 'MaskRCNN_ResNet50_FPN_V2_Weights.COCO_V1');
+  assert.equal(v2.fileName, 'maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth');
+  assert.equal(v2.numParams, 46359409);
+  assert.equal(v2.categories, v1.categories, 'COCO categories are stored once');
+  // torchvision's weights_backbone defaults: ImageNet for v1, none for v2
+  assert.deepEqual(defaultBackboneWeights('maskrcnn_resnet50_fpn'), { builder: 'resnet50', name: 'IMAGENET1K_V1' });
+  assert.equal(defaultBackboneWeights('maskrcnn_resnet50_fpn_v2'), undefined);
+});
+
 test('V2 weights where torchvision 0.14 has them, V1 only elsewhere', () => {
   const names = (b: string) => listWeights(b).map((w) => w.name);
   for (const b of ['resnet18', 'resnet34']) assert.deepEqual(names(b), ['IMAGENET1K_V1']);
