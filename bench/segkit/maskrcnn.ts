@@ -6,18 +6,24 @@
 // same libtorch generator. infer: eval mode, inference mode, box score threshold 0 (as the peer:
 // random weights score every class about 1/91, so 100 detections and masks per image);
 // train: the summed losses, backward, SGD momentum 0.9.
+// As the DeepLabv3 runner, the layout (NCHW or channels-last) is the one segkit's chooser picks on
+// this machine for the whole model's step (eval: after folding BatchNorm into the convs);
+// `--layout nchw|channels_last` forces one.
 import * as torch from '../../src/torch/index.js';
 import { cat, type Tensor } from '../../src/torch/index.js';
 import { maskrcnnResnet50Fpn } from '../../src/models/detection/mask-rcnn.js';
 import type { DetectionTarget } from '../../src/models/detection/types.js';
 import { SGD } from '../../src/optim/index.js';
 import { loadWeights } from '../../src/io/weights.js';
+import { chooseLayout, fuseConvBn, type Layout } from '../../src/nn/index.js';
 import { emitResult, parseRunnerFlags, timeSteps } from '../harness/protocol.js';
 
-const flags = parseRunnerFlags(process.argv.slice(2), { batch: 1, size: 800 }, ['score-thresh', 'weights']);
+const flags = parseRunnerFlags(process.argv.slice(2), { batch: 1, size: 800 }, ['score-thresh', 'weights', 'layout']);
 const mode = flags.mode ?? 'infer';
 if (mode !== 'train' && mode !== 'infer') throw new Error(`--mode must be train or infer, got "${mode}"`);
 const scoreThresh = Number(flags.rest['score-thresh'] ?? 0);
+const forced = flags.rest.layout as Layout | undefined;
+if (forced !== undefined && forced !== 'nchw' && forced !== 'channels_last') throw new Error(`--layout must be nchw or channels_last, got "${forced}"`);
 torch.setNumThreads(flags.threads);
 
 /** bench/peers/torch_maskrcnn.py's make_inputs, draw for draw. */
@@ -49,9 +55,21 @@ const model = maskrcnnResnet50Fpn({ pretrained: false, numClasses: 91, boxScoreT
 if (flags.rest.weights !== undefined) loadWeights(model, flags.rest.weights, { strict: true });
 const { images, targets } = makeInputs(flags.batch, flags.size, mode === 'train');
 const extra: Record<string, unknown> = {};
+const batchOf = (x: Tensor): Tensor[] => torch.op('unbind.int', x, 0);
+const example = torch.stack(images, 0);
 let step: () => void;
+let layout: Layout;
 if (mode === 'train') {
   model.train();
+  // the chooser's steps must leave no trace: BatchNorm statistics restored, gradients cleared
+  const buffers = torch.tidy(() => model.namedBuffers().map(([, b]) => b.clone().keep()));
+  layout = chooseLayout(model, example, 'train', (x) => torch.tidy(() => {
+    const losses = model.losses(batchOf(x), targets);
+    Object.values(losses).reduce((a, b) => a.add(b)).backward();
+  }), { layout: forced }).layout;
+  model.zeroGrad();
+  torch.inferenceMode(() => model.namedBuffers().forEach(([, b], i) => b.copy_(buffers[i])));
+  buffers.forEach((b) => b.dispose());
   const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
   step = () =>
     torch.tidy(() => {
@@ -64,6 +82,8 @@ if (mode === 'train') {
     });
 } else {
   model.eval();
+  extra.fused_bn = fuseConvBn(model);
+  layout = chooseLayout(model, example, 'eval', (x) => torch.inferenceMode(() => torch.tidy(() => void model.detect(batchOf(x)))), { layout: forced }).layout;
   step = () =>
     torch.inferenceMode(() =>
       torch.tidy(() => {
@@ -74,4 +94,4 @@ if (mode === 'train') {
 }
 
 const times = await timeSteps(step, flags.reps, flags.warmup, `segkit maskrcnn-${mode}`);
-emitResult({ workload: `maskrcnn-${mode}`, runner: 'segkit', batch: flags.batch, threads: flags.threads, times, size: flags.size, ...extra });
+emitResult({ workload: `maskrcnn-${mode}`, runner: 'segkit', batch: flags.batch, threads: flags.threads, times, size: flags.size, layout, ...extra });
