@@ -24,6 +24,12 @@ export const positive = (name: string) => (v: string): number => {
   if (!(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number, got "${v}"`);
   return n;
 };
+/** A score or probability: a number from 0 to 1. */
+export const unitInterval = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`${name} is a score from 0 to 1, got "${v}"`);
+  return n;
+};
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
 export interface ModelFlags {
@@ -68,6 +74,8 @@ export interface LoadedModel {
   /** Logits for a normalised batch, by the chosen backend: what predictFiles and evaluate take. */
   forward: Forward;
   backend: 'torch' | 'ort' | 'auto';
+  /** What the model predicts: class masks ('semantic') or objects ('instance': Mask R-CNN's detections). */
+  kind: 'semantic' | 'instance';
   /** The model's name (registry name, or the exported model's). */
   name: string;
   /** The builder options used (numClasses included): libtorch models only. */
@@ -105,6 +113,15 @@ export async function loadModel(o: ModelFlags, data?: DataClasses): Promise<Load
   }
   if (onnxWeights) throw new Error(`${onnxWeights} is an ONNX model: run it with --backend ort (or as --onnx beside the libtorch weights with --backend auto)`);
   const torch = await loadTorch(o, saved, data);
+  if (torch.kind === 'instance') {
+    // a detector returns boxes, labels, scores and masks, not logits to average or window
+    const semanticOnly = [o.scales && '--scales', o.flip && '--flip', o.window && '--window', backend !== 'torch' && `--backend ${backend}`].filter(Boolean);
+    if (semanticOnly.length > 0) {
+      await torch.dispose();
+      throw new Error(`${torch.name} is an instance model (Mask R-CNN): ${semanticOnly.join(', ')} ${semanticOnly.length > 1 ? 'are' : 'is'} for semantic models; leave ${semanticOnly.length > 1 ? 'them' : 'it'} out (instance models run with libtorch, one pass per image)`);
+    }
+    return { ...torch, inference: {} };
+  }
   if (backend === 'torch') return { ...torch, inference };
   try {
     return { ...(await loadAuto(o, torch, onnxFile, data)), inference };
@@ -174,7 +191,7 @@ async function labelMapFlag(o: ModelFlags): Promise<LabelMap | undefined> {
 
 /** `saved`: what segkit train stored in o.weights (read once by the caller). */
 async function loadTorch(o: ModelFlags, saved: SavedRun | undefined, data?: DataClasses): Promise<LoadedTorchModel> {
-  const [{ createAsync, weightsOf, replaceWithConvHead, loadPretrained, describeLoad }, { vocPalette }, { moduleForward }, labelMap] = await Promise.all([
+  const [{ createAsync, modelEntry, weightsName, weightsOf, replaceWithConvHead, loadPretrained, describeLoad }, { vocPalette }, { moduleForward }, labelMap] = await Promise.all([
     import('../models/index.js'),
     import('../data/labelmap.js'),
     import('../predict/forward.js'),
@@ -182,9 +199,20 @@ async function loadTorch(o: ModelFlags, saved: SavedRun | undefined, data?: Data
   ]);
   const name = o.model ?? saved?.model;
   if (name === undefined) throw new Error('which model? give --model (segkit models lists them), or --weights with a best.safetensors that segkit train wrote');
-  const named = labelMap?.classes ?? data?.classes ?? saved?.classes;
+  const kind = modelEntry(name).kind === 'instance' ? 'instance' : 'semantic';
+  // a detector's classes are its own (the run's, or its named weights' categories), not the data's:
+  // evaluation maps them onto the data's categories
+  const byName = o.weights !== undefined && weightsName(name, o.weights) !== undefined;
+  const named = labelMap?.classes ?? (kind === 'instance' ? saved?.classes ?? (byName ? undefined : data?.classes) : data?.classes ?? saved?.classes);
   // a run's own options (widths, output channels) unless the command line says otherwise
-  const options = saved && saved.model === name ? saved.options : {};
+  let options = saved && saved.model === name ? saved.options : {};
+  // Mask R-CNN builders read a weights file as "pretrained" (frozen BatchNorm): a run trained
+  // from scratch had trainable BatchNorm, so its own file rebuilds as it was trained
+  if (kind === 'instance' && saved && saved.model === name && options.pretrained === undefined) {
+    const { weights: w, weightsBackbone: wb, ...arch } = options;
+    // the file holds every weight: the run's starting weights are neither needed nor downloaded
+    options = { ...arch, pretrained: w !== undefined || wb !== undefined };
+  }
   const numClasses = o.numClasses ?? (options.numClasses as number | undefined) ?? (named?.length ? named.length : undefined);
   const head = saved && saved.model === name ? saved.head : undefined;
   let model: Module;
@@ -210,12 +238,13 @@ async function loadTorch(o: ModelFlags, saved: SavedRun | undefined, data?: Data
     model,
     forward: moduleForward(model),
     backend: 'torch',
+    kind,
     name,
     options: { ...options, numClasses: (model as { numClasses?: number }).numClasses ?? numClasses },
     normalize,
     classes: named ?? info.weights?.categories?.slice(),
     palette: labelMap?.palette ?? data?.palette ?? vocPalette(),
-    description: `${name}${o.weights ? ` (${o.weights})` : ''}; normalise mean ${normalize.mean.join(',')} std ${normalize.std.join(',')}`,
+    description: `${name}${o.weights ? ` (${o.weights})` : ''}; ${kind === 'instance' ? 'instance model (it takes 0..1 images and normalises them itself)' : `normalise mean ${normalize.mean.join(',')} std ${normalize.std.join(',')}`}`,
     dispose: async () => model.dispose(),
   };
 }
@@ -234,6 +263,7 @@ async function loadOnnx(o: ModelFlags, file: string, data?: DataClasses): Promis
     forward: onnx.forward,
     bytes: onnx.bytes,
     backend: 'ort',
+    kind: 'semantic',
     name: meta.model ?? file,
     normalize,
     classes: labelMap?.classes ?? data?.classes ?? meta.classes,

@@ -1,30 +1,41 @@
 // `segkit predict`: run a model on image files, folders or globs and write index masks, colour
-// masks, overlays, panels and probabilities. The model comes from the registry by name, with
-// weights from a file or by torchvision weight name (its classes and normalisation come along).
+// masks, overlays, panels and probabilities; for an instance model (Mask R-CNN) overlays with
+// masks, boxes, labels and scores, one PNG per instance and a COCO results file. The model comes
+// from the registry by name, with weights from a file or by torchvision weight name (its classes
+// and normalisation come along).
 import { existsSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
 import { Command, Option } from 'commander';
-import { addModelOptions, loadModel, type ModelFlags } from './model-options.js';
+import { addModelOptions, loadModel, unitInterval, type ModelFlags } from './model-options.js';
 
 interface PredictFlags extends ModelFlags {
   out: string;
   save: string[];
   masks?: string;
+  scoreThreshold: number;
 }
 
 export function registerPredictCommand(program: Command): void {
   const cmd = program
     .command('predict')
-    .description('predict masks for image files, folders or globs (quote a glob: "data/*.jpg")')
+    .description('predict masks (semantic models) or objects (instance models: Mask R-CNN) for image files, folders or globs (quote a glob: "data/*.jpg")')
     .argument('<inputs...>', 'image files, folders (searched recursively) or globs')
     .option('-o, --out <dir>', "output folder (mirrors the inputs' sub-folders)", 'predictions')
-    .addOption(new Option('--save <outputs>', 'what to write per image: mask (class ids), color, overlay, panel (image | prediction | truth), probs (safetensors)').default(['mask', 'overlay'], 'mask,overlay').argParser((v: string) => v.split(',').map((s) => s.trim())))
-    .option('--masks <dir>', "ground-truth masks (class ids, same relative names, .png) for the panels' third tile");
+    .addOption(new Option('--save <outputs>', 'what to write per image: mask (class ids), color, overlay, panel (image | prediction | truth), probs (safetensors); for an instance model: overlay (masks, boxes, labels and scores drawn), instances (one 0/255 PNG per object), coco (detections.json, COCO results of all inputs, and images.json)').default(['mask', 'overlay'], 'mask,overlay; overlay,instances for an instance model').argParser((v: string) => v.split(',').map((s) => s.trim())))
+    .option('--masks <dir>', "ground-truth masks (class ids, same relative names, .png) for the panels' third tile")
+    .option('--score-threshold <f>', 'instance models: draw and write objects scoring at least this (coco keeps every detection)', unitInterval('--score-threshold'), 0.5);
   addModelOptions(cmd).action(async (inputs: string[], o: PredictFlags) => {
     const [{ commonRoot, expandInputs, predictFiles }, { readMask }] = await Promise.all([import('../predict/files.js'), import('../io/image.js')]);
     const files = await expandInputs(inputs);
-    const { forward, normalize, classes, palette, inference, description, dispose } = await loadModel(o);
+    const loaded = await loadModel(o);
+    const { forward, normalize, classes, palette, inference, description, dispose } = loaded;
     try {
+      if (loaded.kind === 'instance') {
+        if (o.masks !== undefined) throw new Error(`--masks: ${loaded.name} is an instance model; ground-truth masks are for the panels of semantic models (segkit eval scores an instance model on a COCO dataset)`);
+        const { predictInstanceModel } = await import('./instances.js');
+        const save = cmd.getOptionValueSource('save') === 'default' ? ['overlay', 'instances'] : o.save;
+        return await predictInstanceModel(files, loaded, { out: o.out, save, scoreThreshold: o.scoreThreshold });
+      }
       console.error(`${description}; ${files.length} image${files.length === 1 ? '' : 's'}`);
       const root = commonRoot(files);
       const truth = o.masks === undefined ? undefined : async (file: string) => {

@@ -3,6 +3,8 @@
 // `npm run gen:data-docs` rewrites the README section; a test compares the two.
 import { z } from 'zod';
 import { labelMapSchema } from './labelmap.js';
+import { fixedSizeCropStep, randomShortestSizeStep, scaleJitterStep } from './transforms/config.js';
+import { presetSchema } from './transforms/presets.js';
 import { cocoSchema, csvSchema, datasetConfigSchema, foldersSchema, mergeSchema, shapesSchema } from './sources/index.js';
 
 type Json = { [k: string]: unknown };
@@ -65,6 +67,20 @@ export function configReference(): string {
     '#### `source: { type: shapes }` (the bundled dataset)',
     '',
     table(shapesSchema),
+    '',
+    '#### Transform presets (`{ preset: lsj }` as an item of a transforms list)',
+    '',
+    'torchvision detection references\' training presets; each expands in place: `hflip` = horizontalFlip; `lsj` = scaleJitter (0.1-2.0) + fixedSizeCrop (fill mean) + horizontalFlip; `multiscale` = randomShortestSize (480..800 step 32, max 1333) + horizontalFlip; `ssd` = photometricDistortion + zoomOut (fill mean) + iouCrop + horizontalFlip; `ssdlite` = iouCrop + horizontalFlip.',
+    '',
+    table(presetSchema),
+    '',
+    '#### Steps `scaleJitter`, `fixedSizeCrop`, `randomShortestSize` (detection resizes)',
+    '',
+    table(scaleJitterStep),
+    '',
+    table(fixedSizeCropStep),
+    '',
+    table(randomShortestSizeStep),
     '',
     '#### Label map (`labelmap.json` / `.yaml`)',
     '',

@@ -1,7 +1,7 @@
 // The data layer's public surface ('segkit/data'): datasets and their configs, label maps and
 // mask encodings, layouts, splits, statistics, transforms, the loader, the doctor and previews.
 // Internals (resamplers, batch assembly, worker messages) stay in their modules.
-export type { ImageBuffer, MaskBuffer, Instance, SampleRef, Sample, Batch } from './types.js';
+export type { ImageBuffer, MaskBuffer, Instance, SampleRef, Sample, Batch, BatchImage } from './types.js';
 
 // Datasets and dataset configs
 export { SegDataset, BadFileError, loadSample, type DatasetSpec, type MaskMode, type CocoRenderOptions } from './dataset.js';
@@ -27,6 +27,7 @@ export { Compose, T, defineTransforms, trainPreset, evalPreset, parseTransformCo
 export type { StepConfig, Step, StepName, StepOf, StepOptions, TransformConfig, ComposeOptions, PresetOptions } from './transforms/index.js';
 export { DataLoader, SampleError, type DataLoaderOptions, type LoaderDataset, type LoaderState, type SkippedSample } from './loader.js';
 export { batchToTensors, type BatchTensors } from './to-tensors.js';
+export { detectionInputs, disposeDetectionInputs, type DetectionInputs, type DetectionInputOptions } from './detection-inputs.js';
 
 // Looking at data
 export { overlayMask, colorizeMask, type Palette, type OverlayOptions } from './overlay.js';

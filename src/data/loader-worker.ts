@@ -46,7 +46,7 @@ async function pump(): Promise<void> {
     let transfer: ArrayBuffer[] = [];
     try {
       const reuse = job.slot === undefined ? {} : (slots.get(job.slot) ?? {});
-      const r = await assembleBatch(job.indices, job.loads, compose, init.seed, job.epoch, (i) => refs[i], reuse, job.slot !== undefined);
+      const r = await assembleBatch(job.indices, job.loads, compose, init.seed, job.epoch, (i) => refs[i], reuse, job.slot !== undefined, init.imageList);
       transfer = r.transfer;
       if (job.slot === undefined) {
         msg = { type: 'batch', id: job.id, batch: r.batch, skipped: r.skipped };

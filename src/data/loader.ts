@@ -17,7 +17,7 @@
 // copied on the way back. With `recycle`, batches live in SharedArrayBuffer slots that are
 // rewritten in place, so nothing is allocated or moved per batch either.
 import { Worker } from 'node:worker_threads';
-import type { Batch, Instance, Sample, SampleRef } from './types.js';
+import type { Batch, BatchImage, Instance, Sample, SampleRef } from './types.js';
 import { Compose, type StepConfig } from './transforms/index.js';
 import { Rng } from './transforms/rng.js';
 
@@ -64,6 +64,13 @@ export interface DataLoaderOptions {
    * batch is left out of that epoch, so every rank has the same number of batches.
    */
   shard?: { rank: number; count: number };
+  /**
+   * Detection: deliver every image at its own size (batch.list, one float32 (C, H, W) array and
+   * mask each, with batch.instances) instead of one (N, C, H, W) array; samples need not share a
+   * size. detectionInputs() (./detection-inputs.js) turns such a batch into model inputs.
+   * Not with `recycle`. Default false.
+   */
+  imageList?: boolean;
 }
 
 export interface LoaderState {
@@ -143,7 +150,8 @@ export interface AssembledBatch {
 /**
  * Augment the loaded samples (seeded by seed, epoch and dataset index) and write them into one
  * batch: images (N, C, H, W) float32, masks (N, H, W) int32, instances as lists. Every sample
- * must come out the same size; the error names the first one that does not.
+ * must come out the same size; the error names the first one that does not. With `imageList`,
+ * each sample gets its own arrays (batch.list) and sizes may differ.
  */
 export async function assembleBatch(
   indices: readonly number[],
@@ -154,6 +162,7 @@ export async function assembleBatch(
   refOf: (i: number) => SampleRef | undefined,
   reuse: BatchBuffers = {},
   shared = false,
+  imageList = false,
 ): Promise<AssembledBatch> {
   const N = indices.length;
   let images: Float32Array | undefined;
@@ -164,6 +173,7 @@ export async function assembleBatch(
   const refs: SampleRef[] = [];
   const instances: Instance[][] = [];
   const skipped: SkippedSample[] = [];
+  const list: BatchImage[] = [];
   let n = 0;
   for (let k = 0; k < N; k++) {
     const index = indices[k]!;
@@ -180,6 +190,7 @@ export async function assembleBatch(
     // The batch slot is claimed once the sample's final size is known; the first sample fixes
     // the batch's shape and allocates (or reuses) its arrays.
     const claim = (cur: Sample, C: number, H: number, W: number) => {
+      if (imageList) return claimOwn(cur, C, H, W);
       if (!shape || !first) {
         shape = [C, H, W];
         first = cur;
@@ -198,6 +209,22 @@ export async function assembleBatch(
       }
       return { images: images!, imageOffset: n * C * H * W, masks, maskOffset: n * H * W };
     };
+    // Image-list batches: every sample its own arrays; channels and mask presence still agree.
+    const claimOwn = (cur: Sample, C: number, H: number, W: number) => {
+      if (!shape || !first) {
+        shape = [C, 0, 0];
+        first = cur;
+      } else if (shape[0] !== C) {
+        throw new SampleError(index, cur.ref, `has ${C} channels after transforms but ${describe(first.ref, indices[0]!)} in the same batch has ${shape[0]}`);
+      }
+      if (list.length > 0 && !!cur.mask !== !!list[0]!.mask) {
+        throw new SampleError(index, cur.ref, `${cur.mask ? 'has' : 'has no'} mask but ${describe(first.ref, indices[0]!)} in the same batch ${cur.mask ? 'has none' : 'has one'}`);
+      }
+      const item: BatchImage = { image: new Float32Array(C * H * W), shape: [C, H, W] };
+      if (cur.mask) item.mask = new Int32Array(H * W);
+      list.push(item);
+      return { images: item.image, imageOffset: 0, masks: item.mask, maskOffset: 0 };
+    };
     let s: Sample;
     try {
       s = compose.applyInto(loaded.sample, Rng.derive(seed, epoch, index), claim);
@@ -211,6 +238,7 @@ export async function assembleBatch(
     n++;
   }
   if (n === 0 || !shape) throw new Error(`DataLoader: every sample of the batch [${indices.join(', ')}] was skipped as a bad file`);
+  if (imageList) return imageListBatch(list, refs, hasInstances ? instances : undefined, skipped);
   const [C, H, W] = shape;
   if (n < N) {
     images = images!.subarray(0, n * C * H * W);
@@ -237,6 +265,24 @@ export async function assembleBatch(
   return { batch, skipped, transfer };
 }
 
+/** The batch of an image-list loader; every array's buffer is its own, so all are transferred. */
+function imageListBatch(list: BatchImage[], refs: SampleRef[], instances: Instance[][] | undefined, skipped: SkippedSample[]): AssembledBatch {
+  const batch: Batch = { images: new Float32Array(0), shape: [list.length, list[0]!.shape[0], 0, 0], refs, list };
+  const transfer: ArrayBuffer[] = [];
+  for (const item of list) {
+    transfer.push(item.image.buffer as ArrayBuffer);
+    if (item.mask) transfer.push(item.mask.buffer as ArrayBuffer);
+  }
+  if (instances) {
+    for (const inst of instances.flat()) {
+      if (inst.mask && (inst.mask.byteOffset !== 0 || inst.mask.byteLength !== inst.mask.buffer.byteLength)) inst.mask = inst.mask.slice();
+      if (inst.mask && !transfer.includes(inst.mask.buffer as ArrayBuffer)) transfer.push(inst.mask.buffer as ArrayBuffer);
+    }
+    batch.instances = instances;
+  }
+  return { batch, skipped, transfer };
+}
+
 // ---- worker plumbing -------------------------------------------------------------------------
 
 /** What every worker is started with (structured-cloned). */
@@ -246,6 +292,7 @@ export interface WorkerInit {
   ignoreIndex: number;
   seed: number;
   sampleModule: string;
+  imageList: boolean;
 }
 
 /**
@@ -314,6 +361,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   readonly ignoreIndex: number;
   readonly recycle: boolean;
   readonly shard: { rank: number; count: number };
+  readonly imageList: boolean;
   readonly compose: Compose;
   /** Bad files left out of their batches so far (dataset policy 'skip'). */
   readonly skipped: SkippedSample[] = [];
@@ -342,6 +390,8 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.recycle = options.recycle ?? false;
     this.seed = options.seed ?? 0;
     this.shard = options.shard ?? { rank: 0, count: 1 };
+    this.imageList = options.imageList ?? false;
+    if (this.imageList && this.recycle) throw new Error('DataLoader: imageList and recycle do not go together (image-list batches have one array per image); drop recycle');
     const { rank, count } = this.shard;
     if (!Number.isInteger(count) || count < 1 || !Number.isInteger(rank) || rank < 0 || rank >= count) {
       throw new Error(`DataLoader: shard needs integers 0 <= rank < count, got rank ${rank}, count ${count}`);
@@ -466,7 +516,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     });
     const slot = this.recycle ? (this.freeSlots.pop() ?? { id: this.nextSlotId++, owner: null, buffers: {} }) : undefined;
     try {
-      const { batch, skipped } = await assembleBatch(indices, loads, this.compose, this.seed, epoch, (i) => refs.get(i) ?? this.refOf(i), slot?.buffers);
+      const { batch, skipped } = await assembleBatch(indices, loads, this.compose, this.seed, epoch, (i) => refs.get(i) ?? this.refOf(i), slot?.buffers, false, this.imageList);
       if (slot) slot.buffers = { images: batch.images.buffer, masks: batch.masks?.buffer };
       return { batch, skipped, slot };
     } catch (e) {
@@ -500,7 +550,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     if (!Array.isArray(spec.refs) || spec.refs.length !== this.dataset.length) {
       throw new Error(`DataLoader: dataset.toSpec() gives ${spec.refs?.length} refs but the dataset has ${this.dataset.length} samples`);
     }
-    const init: WorkerInit = { spec, transform: this.compose.toJSON(), ignoreIndex: this.ignoreIndex, seed: this.seed, sampleModule: this.sampleModule };
+    const init: WorkerInit = { spec, transform: this.compose.toJSON(), ignoreIndex: this.ignoreIndex, seed: this.seed, sampleModule: this.sampleModule, imageList: this.imageList };
     const slots: WorkerHandle[] = [];
     for (let n = 0; n < this.numWorkers; n++) {
       const worker = new Worker(WORKER_URL, { workerData: init });

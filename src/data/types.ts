@@ -42,11 +42,23 @@ export interface Sample {
   instances?: Instance[];
 }
 
-/** A batch ready to become tensors: images NCHW float32, masks N,H,W int64-compatible. */
+/** One image of an image-list batch, at its own size. */
+export interface BatchImage {
+  image: Float32Array; // (C, H, W)
+  mask?: Int32Array; // (H, W)
+  shape: [number, number, number]; // C, H, W
+}
+
+/**
+ * A batch ready to become tensors: images NCHW float32, masks N,H,W int64-compatible. A batch of
+ * a loader with `imageList: true` (detection) has each image at its own size in `list`; its
+ * `images` is then empty and `shape` is [N, C, 0, 0].
+ */
 export interface Batch {
   images: Float32Array; // (N, C, H, W)
   masks?: Int32Array; // (N, H, W): train ids, ignore index kept as is
   shape: [number, number, number, number]; // N, C, H, W
   refs: SampleRef[];
   instances?: Instance[][];
+  list?: BatchImage[];
 }

@@ -11,6 +11,7 @@ import { unet } from './smp/unet.js';
 import { deeplabv3plus } from './smp/deeplabv3plus.js';
 import type { EncoderName } from './smp/encoders.js';
 import type { CreateOptions } from './registry.js';
+import { maskrcnnResnetFpn, type MaskRcnnResnetOptions } from './detection/mask-rcnn-resnet.js';
 import { MASK_RCNN_OPTIONS, maskrcnnResnet50Fpn, maskrcnnResnet50FpnV2, useCocoV1Eps, type MaskRcnnBuilderOptions } from './detection/mask-rcnn.js';
 
 const tv = 'torchvision';
@@ -72,3 +73,9 @@ function maskRcnnOptions(o: CreateOptions): MaskRcnnBuilderOptions {
 const maskRcnn = { kind: 'instance' as const, reference: tv, backbone: 'backbone.body', backboneName: 'resnet50', extraOptions: MASK_RCNN_OPTIONS };
 register({ name: 'maskrcnn_resnet50_fpn', ...maskRcnn, description: 'Mask R-CNN, ResNet-50-FPN backbone (instance segmentation)', build: (o) => maskrcnnResnet50Fpn(maskRcnnOptions(o)), afterLoad: useCocoV1Eps });
 register({ name: 'maskrcnn_resnet50_fpn_v2', ...maskRcnn, description: 'Mask R-CNN v2 (Li et al. 2021 recipe), ResNet-50-FPN backbone with BatchNorm heads (instance segmentation)', build: (o) => maskrcnnResnet50FpnV2(maskRcnnOptions(o)) });
+// segkit's smaller Mask R-CNN: torchvision's parts with a chosen ResNet and narrower FPN and heads
+const RESNET_FPN_OPTIONS = ['backbone', 'fpnChannels', 'boxHeadSize', 'maskHeadChannels', 'maskHeadLayers', 'anchorSizes', ...MASK_RCNN_OPTIONS.filter((k) => !['rpnAnchorGenerator', 'boxHead', 'boxPredictor', 'maskHead', 'maskPredictor'].includes(k))];
+register({
+  name: 'maskrcnn_resnet_fpn', kind: 'instance', reference: 'segkit', description: 'Mask R-CNN of torchvision\'s parts on a chosen ResNet (default resnet18) with narrower FPN and heads, for small data and CPUs',
+  build: (o) => maskrcnnResnetFpn(maskRcnnOptions(o) as MaskRcnnResnetOptions), extraOptions: RESNET_FPN_OPTIONS,
+});

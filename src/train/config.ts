@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-import { stepSchema } from '../data/transforms/config.js';
+import { transformConfigSchema } from '../data/transforms/config.js';
 import { lossSpecSchema } from '../losses/config.js';
 
 const int0 = z.number().int().min(0);
@@ -34,8 +34,8 @@ const data = section({
   numWorkers: int0.default(0).describe('loader worker threads (0: decode on the main thread)'),
   dropLast: z.boolean().default(false).describe('drop the last, smaller training batch of each epoch'),
   crop: size.optional().describe('crop size [h, w] of the default pipelines (train: scale+crop+flip+photometric; val: resize+pad)'),
-  transforms: z.array(stepSchema).optional().describe('training augmentation steps (default: trainPreset(crop), or normalize only)'),
-  valTransforms: z.array(stepSchema).optional().describe('validation steps (default: evalPreset(crop), or normalize only)'),
+  transforms: transformConfigSchema.optional().describe("training augmentation steps and presets ({ preset: lsj }) (default: trainPreset(crop), or normalize only)"),
+  valTransforms: transformConfigSchema.optional().describe('validation steps (default: evalPreset(crop), or normalize only)'),
   normalize: z
     .union([z.enum(['imagenet', 'dataset']), z.object({ mean: z.array(z.number()).min(1), std: z.array(z.number().positive()).min(1) }).strict()])
     .optional()
@@ -101,7 +101,7 @@ const train = section({
 const val = section({
   every: int1.default(1).describe('validate every N units (see unit)'),
   unit: z.enum(['epoch', 'iteration']).default('epoch').describe('what val.every counts'),
-  metric: z.string().default('miou').describe('metric that picks the best checkpoint and drives early stopping'),
+  metric: z.string().default('miou').describe("metric that picks the best checkpoint and drives early stopping (instance models: 'segm.AP' in place of the default miou; also bbox.AP, segm.AP50, ...)"),
   mode: z.enum(['max', 'min']).default('max').describe('whether a larger or smaller metric is better'),
 });
 

@@ -18,9 +18,9 @@ export interface LossResult {
 
 export type LossFn = (output: SegmentationOutput, target: Tensor) => LossResult;
 
-/** Accumulates predictions over a validation pass. */
-export interface Evaluator {
-  update(output: SegmentationOutput, target: Tensor): void;
+/** Accumulates predictions over a validation pass (semantic: logits and masks; instance: detections and the batch). */
+export interface Evaluator<Output = SegmentationOutput, Target = Tensor> {
+  update(output: Output, target: Target): void;
   /** Metric name to value (flat: 'miou', 'iou.circle', 'perImage.miou'); val.metric is one of the names. */
   compute(): Record<string, number>;
   /** The confusion matrix counted so far (truth rows, prediction columns), for the run report. */

@@ -3,7 +3,8 @@
 import type { TrainConfig } from './config.js';
 import type { RunData } from './setup.js';
 import { classWeightingsOf } from '../losses/config.js';
-import { buildData, buildModel, buildOptimizer, buildScheduler, prepareWeights, totalSteps, weightsByName } from './setup.js';
+import { buildData, buildModel, buildOptimizer, buildScheduler, prepareWeights, taskKind, totalSteps, weightsByName } from './setup.js';
+import { cocoEvaluator, instanceTask } from './instance.js';
 import { defaultEvaluator, defaultLoss } from './defaults.js';
 import { Trainer, type FitResult, type TrainerHooks } from './trainer.js';
 import { splitToCsv } from '../data/splits.js';
@@ -21,15 +22,20 @@ export interface RunOptions {
 
 export async function runTraining(config: TrainConfig, opts: RunOptions = {}): Promise<FitResult> {
   const processes = config.train.processes;
+  const instance = taskKind(config) === 'instance';
+  if (instance && processes > 1) throw new Error(`train.processes: data-parallel training is for semantic models so far; ${config.model.name} trains with train.processes: 1`);
   // data-parallel processes share the cores: each gets its part unless threads says otherwise
-  const cfg = processes > 1 && config.threads === undefined ? { ...config, threads: Math.max(1, Math.floor(availableParallelism() / processes)) } : config;
+  let cfg = processes > 1 && config.threads === undefined ? { ...config, threads: Math.max(1, Math.floor(availableParallelism() / processes)) } : config;
+  // val.metric's default (miou) is a semantic metric; an instance model is judged by mask AP
+  if (instance && cfg.val.metric === 'miou') cfg = { ...cfg, val: { ...cfg.val, metric: 'segm.AP' } };
   await prepareWeights(cfg); // named pretrained weights downloaded once, before the data is read
   const data = await buildData(cfg, processes > 1 ? { shard: { rank: 0, count: processes } } : {});
   const print = opts.print ?? console.log;
   if (data.stats) describeStats(cfg, data, print);
   const model = buildModel(cfg, data.task);
   const optimizer = buildOptimizer(cfg, model);
-  const loss = defaultLoss(cfg, data.task, data.stats && weightsByName(data.stats)); // plug point: buildLoss(cfg.loss) from src/losses
+  // plug point: buildLoss(cfg.loss) from src/losses (a detector computes its own loss terms)
+  const loss = instance ? undefined : defaultLoss(cfg, data.task, data.stats && weightsByName(data.stats));
   let trainer: Trainer | undefined;
   let onSigint: (() => void) | undefined;
   let parallel: DataParallel | undefined;
@@ -49,8 +55,9 @@ export async function runTraining(config: TrainConfig, opts: RunOptions = {}): P
       scheduler,
       trainLoader: data.trainLoader,
       valLoader: data.valLoader,
-      loss,
-      makeEvaluator: () => defaultEvaluator(data.task), // plug point: ConfusionMatrix from src/metrics
+      ...(instance ? { task: instanceTask() } : { loss }),
+      // plug point: ConfusionMatrix from src/metrics; COCO AP for instances
+      makeEvaluator: instance ? () => cocoEvaluator(data.task.classNames ?? classNamesOf(data.task.numClasses)) : () => defaultEvaluator(data.task),
       buildModel: () => buildModel(cfg, data.task),
       // the run's own copy of its split and label map: `segkit eval runs/<name>/split.csv --split test`
       runFiles: {
@@ -83,13 +90,16 @@ export async function runTraining(config: TrainConfig, opts: RunOptions = {}): P
     await parallel?.close();
     if (onSigint) process.off('SIGINT', onSigint);
     trainer?.dispose();
-    loss.dispose?.();
+    loss?.dispose?.();
     optimizer.dispose();
     model.dispose();
     await data.trainLoader.close();
     await data.valLoader.close();
   }
 }
+
+/** 'background', then 'class1'.. for data without class names. */
+const classNamesOf = (n: number): string[] => ['background', ...Array.from({ length: n - 1 }, (_, i) => `class${i + 1}`)];
 
 /** One line each for what the train split's statistics set: the normalisation, the class weights. */
 function describeStats(cfg: TrainConfig, data: RunData, print: (line: string) => void): void {

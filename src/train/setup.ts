@@ -39,6 +39,19 @@ export interface RunData {
   normalize?: NormalizeParams;
 }
 
+/**
+ * The config's task, from its model: 'instance' for a detector that segments objects (Mask
+ * R-CNN), else 'semantic' (binary tasks included). An unknown model name counts as semantic
+ * here; buildModel reports it.
+ */
+export function taskKind(cfg: TrainConfig): 'semantic' | 'instance' {
+  try {
+    return modelEntry(cfg.model.name).kind === 'instance' ? 'instance' : 'semantic';
+  } catch {
+    return 'semantic';
+  }
+}
+
 /** Whether the config needs statistics of the train split (mean/std, class weights). */
 export function needsStats(cfg: TrainConfig): boolean {
   return cfg.data.normalize === 'dataset' || classWeightingsOf(cfg.loss).length > 0;
@@ -76,6 +89,10 @@ export async function buildData(cfg: TrainConfig, opts: { shard?: { rank: number
       throw new Error(`${key}: the split of ${d.path} has no part '${part}' with samples; its parts: ${split.names.map((n) => `${n} (${split.parts[n]?.length ?? 0})`).join(', ')}`);
     }
   }
+  const instance = taskKind(cfg) === 'instance';
+  if (instance && !opened.spec.instances) {
+    throw new Error(`data.path: ${cfg.model.name} segments instances, but ${d.path} has no per-object annotations; give a COCO instances JSON (a dataset config with type: coco, or a folder holding annotations.json)`);
+  }
   const train = new SegDataset(parts[d.trainPart]!);
   const val = new SegDataset(parts[d.valPart]!);
   const numClasses = d.numClasses ?? train.labelMap?.numClasses;
@@ -87,10 +104,14 @@ export async function buildData(cfg: TrainConfig, opts: { shard?: { rank: number
     stats = (await computeStats(train, { numClasses, ignoreIndex, concurrency: Math.max(1, d.numWorkers) })).stats;
   }
   const normalize = normalizeOf(cfg, stats);
-  const trainSteps = withNormalize(d.transforms ?? (d.crop !== undefined ? trainPreset(d.crop) : [{ name: 'normalize' }]), normalize);
-  const valSteps = withNormalize(d.valTransforms ?? (d.crop !== undefined ? evalPreset(d.crop) : [{ name: 'normalize' }]), normalize);
-  const trainLoader = new DataLoader(train, { batchSize: d.batchSize, shuffle: true, seed: cfg.seed, dropLast: d.dropLast, numWorkers: d.numWorkers, transform: trainSteps, ignoreIndex, ...(opts.shard ? { shard: opts.shard } : {}) });
-  const valLoader = new DataLoader(val, { batchSize: d.valBatchSize ?? d.batchSize, numWorkers: d.numWorkers, transform: valSteps, ignoreIndex });
+  // a detector normalises its 0..1 input itself and takes images of any size (a list); its
+  // default augmentation is torchvision's detection reference's: a horizontal flip
+  const [trainDefault, valDefault]: StepConfig[][] = instance ? [[{ name: 'horizontalFlip', p: 0.5 }], []] : [[{ name: 'normalize' }], [{ name: 'normalize' }]];
+  const trainSteps = withNormalize(d.transforms ?? (d.crop !== undefined ? trainPreset(d.crop) : trainDefault), normalize);
+  const valSteps = withNormalize(d.valTransforms ?? (d.crop !== undefined ? evalPreset(d.crop) : valDefault), normalize);
+  const list = instance ? { imageList: true } : {};
+  const trainLoader = new DataLoader(train, { batchSize: d.batchSize, shuffle: true, seed: cfg.seed, dropLast: d.dropLast, numWorkers: d.numWorkers, transform: trainSteps, ignoreIndex, ...list, ...(opts.shard ? { shard: opts.shard } : {}) });
+  const valLoader = new DataLoader(val, { batchSize: d.valBatchSize ?? d.batchSize, numWorkers: d.numWorkers, transform: valSteps, ignoreIndex, ...list });
   return { train, val, task, trainLoader, valLoader, split, ...(train.labelMap ? { labelMap: train.labelMap.spec } : {}), ...(stats ? { stats } : {}), ...(normalize ? { normalize } : {}) };
 }
 
@@ -152,8 +173,8 @@ export function buildModel(cfg: TrainConfig, task: TaskInfo): Module {
   } catch (e) {
     throw new Error(`model.name: ${(e as Error).message}`, { cause: e });
   }
-  if (entry.kind !== 'semantic') {
-    throw new Error(`model.name: '${entry.name}' is a ${entry.kind} network, not a segmentation model; segmentation models: ${listModels('semantic').map((m) => m.name).join(', ')}`);
+  if (entry.kind === 'classification') {
+    throw new Error(`model.name: '${entry.name}' is a ${entry.kind} network, not a segmentation model; segmentation models: ${[...listModels('semantic'), ...listModels('instance')].map((m) => m.name).join(', ')}`);
   }
   seedInit(cfg.seed);
   let model: Module;

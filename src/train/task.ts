@@ -17,10 +17,13 @@ export interface Placement {
 }
 
 export interface TrainTask {
+  readonly kind: 'semantic' | 'instance';
   /** The forward pass and loss of a training batch (called with grad on, maybe under autocast). */
   loss(model: Module, batch: Batch, place: Placement): LossResult;
   /** One validation batch: the forward pass (inference mode is on) and the evaluator's update. */
-  evaluate(model: Module, batch: Batch, evaluator: Evaluator, place: Placement): void;
+  // the evaluator is the one the task's makeEvaluator gives (its update takes the task's outputs)
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  evaluate(model: Module, batch: Batch, evaluator: Evaluator<any, any>, place: Placement): void;
 }
 
 /** Images (N, C, H, W) and masks (N, H, W) of a batch, on the model's device. */
@@ -33,6 +36,7 @@ function semanticTensors(batch: Batch, place: Placement, what: string): { images
 /** Semantic (and binary) segmentation: `loss` on the model's { out, aux } against the masks. */
 export function semanticTask(loss: LossFn): TrainTask {
   return {
+    kind: 'semantic',
     loss(model, batch, place) {
       const { images, masks } = semanticTensors(batch, place, 'training');
       return loss(model.call(images) as SegmentationOutput, masks);

@@ -24,6 +24,7 @@ import { configDiff, type TrainConfig } from './config.js';
 import type { Evaluator, LossFn } from './defaults.js';
 import { describeNames, evaluatePass, formatSummary, improves } from './validation.js';
 import { writeSamples } from './samples.js';
+import { writeInstanceSamples } from './instance-samples.js';
 import { runReportData } from './report.js';
 import { writeRunReport } from '../report/index.js';
 import { latestCheckpoint, listCheckpoints, loadCheckpoint, lockRun, removeLeftovers, testPause, writeCheckpoint, writeWeights, type TrainState } from './checkpoint.js';
@@ -71,8 +72,9 @@ export interface TrainerParts {
   loss?: LossFn;
   /** What a batch is trained and validated with; default semanticTask(loss). */
   task?: TrainTask;
-  /** A fresh evaluator per validation pass. */
-  makeEvaluator: () => Evaluator;
+  /** A fresh evaluator per validation pass (its update takes what the task's evaluate gives it). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  makeEvaluator: () => Evaluator<any, any>;
   /** Class names by train id (for the report's per-class table). */
   classNames?: string[];
   /** Builds another model of the same architecture (for the EMA copy). */
@@ -404,7 +406,7 @@ export class Trainer {
     return {
       'segkit.model': this.cfg.model.name,
       // the output channels too, so `segkit eval/predict --weights best.safetensors` rebuilds it as it is
-      'segkit.options': JSON.stringify({ ...this.cfg.model.options, numClasses: (this.parts.model as { numClasses?: number }).numClasses }),
+      'segkit.options': JSON.stringify({ ...this.cfg.model.options, numClasses: (this.parts.model as { numClasses?: number }).numClasses ?? this.parts.classNames?.length }),
       ...(this.parts.classNames ? { 'segkit.classes': JSON.stringify(this.parts.classNames) } : {}),
       ...(norm ? { 'segkit.normalize': JSON.stringify({ mean: norm.mean, std: norm.std }) } : {}),
       // a replaced head (model.head) and the test-time settings (test.scales/flip) eval and predict rebuild and use
@@ -531,7 +533,10 @@ export class Trainer {
     this.checkpoint();
     writeWeights(join(this.runDir, 'last.safetensors'), this.evalModel, { ...this.weightsMetadata(), step: String(this.step), epoch: String(endEpoch) });
     const valSet = this.parts.valLoader.dataset;
-    if (this.cfg.train.samples > 0 && valSet instanceof SegDataset) {
+    if (this.cfg.train.samples > 0 && valSet instanceof SegDataset && this.task.kind === 'instance') {
+      const transform = this.parts.valLoader.compose.toJSON() as StepConfig[];
+      await writeInstanceSamples(join(this.runDir, 'samples.png'), this.evalModel, valSet, { count: this.cfg.train.samples, transform, classNames: this.parts.classNames, palette: valSet.labelMap?.palette });
+    } else if (this.cfg.train.samples > 0 && valSet instanceof SegDataset) {
       const transform = this.parts.valLoader.compose.toJSON() as StepConfig[];
       await writeSamples(join(this.runDir, 'samples.png'), this.evalModel, valSet, { count: this.cfg.train.samples, transform, ignoreIndex: this.parts.valLoader.ignoreIndex, channelsLast: this.cfg.model.channelsLast });
     }

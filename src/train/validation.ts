@@ -50,8 +50,10 @@ export function describeNames(names: string[]): string {
 
 /** The summary metrics (no per-class ones) as `name value, ...` for a log line. */
 export function formatSummary(metrics: Record<string, number>): string {
+  // metrics that are all nested (COCO's segm.AP, bbox.AP, ...): their AP, AP50 and AP75
+  const plain = Object.keys(metrics).some((k) => !k.includes('.'));
   return Object.entries(metrics)
-    .filter(([k]) => !k.includes('.'))
+    .filter(([k]) => (plain ? !k.includes('.') : /\.AP(50|75)?$/.test(k)))
     .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`)
     .join(', ');
 }

@@ -86,8 +86,17 @@ function skipUnmatched(cfg: SourceConfig, found: FolderSourceOptions[], baseDir:
   return cfg;
 }
 
+/** A COCO instances file given as the input: its images and objects, the images found as cocoSource finds them. */
+async function fromCocoFile(path: string, opts: InputOptions): Promise<OpenedInput> {
+  const spec = await cocoSource({ annotations: path });
+  applyLabelMap(spec, opts.labelMap, [dirname(path)]);
+  applyPolicies(spec, opts);
+  return { input: path, spec, unmatchedImages: [], unmatchedMasks: [], split: splitFromMeta(spec.refs), notes: [`layout: COCO instances file ${basename(path)}`] };
+}
+
 async function fromConfig(path: string, opts: InputOptions): Promise<OpenedInput> {
   let raw = readConfigFile(path) as Record<string, unknown> | null;
+  if (raw && Array.isArray(raw.images) && Array.isArray(raw.annotations)) return fromCocoFile(path, opts);
   // A training config may nest the dataset under `dataset` or `data`.
   for (const key of ['dataset', 'data']) {
     const inner = raw?.[key] as Record<string, unknown> | undefined;
@@ -184,7 +193,7 @@ async function fromCsv(file: string, opts: InputOptions): Promise<OpenedInput> {
   return { input: file, spec, unmatchedImages: [], unmatchedMasks: [], split, notes, ...noMasks(spec, why) };
 }
 
-/** Opens a folder, a dataset config (.yaml/.yml/.json) or a CSV index / split CSV. */
+/** Opens a folder, a dataset config (.yaml/.yml/.json), a COCO instances JSON, or a CSV index / split CSV. */
 export async function openInput(input: string, opts: InputOptions = {}): Promise<OpenedInput> {
   const path = resolve(input);
   if (!existsSync(path)) throw new Error(`${input} does not exist; give a dataset folder, a dataset config (.yaml/.json) or a CSV index`);

@@ -30,6 +30,9 @@ export const T = {
   photometricDistortion: builder('photometricDistortion'),
   zoomOut: builder('zoomOut'),
   iouCrop: builder('iouCrop'),
+  scaleJitter: builder('scaleJitter'),
+  fixedSizeCrop: builder('fixedSizeCrop'),
+  randomShortestSize: builder('randomShortestSize'),
   normalize: builder('normalize'),
 } satisfies { [N in StepName]: (...args: never[]) => StepOf<N> };
 

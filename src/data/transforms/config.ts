@@ -5,6 +5,7 @@
 // the parsed form has every default filled in.
 import { z } from 'zod';
 import { IMAGENET_MEAN, IMAGENET_STD } from './normalize.js';
+import { expandPreset, isPresetItem, presetSchema, type PresetConfig } from './presets.js';
 
 const posInt = z.number().int().positive();
 const size = z.union([posInt, z.tuple([posInt, posInt])]).transform((v): [number, number] => (typeof v === 'number' ? [v, v] : v));
@@ -128,6 +129,38 @@ export const iouCropStep = z
   })
   .strict();
 
+// Detection resizes of torchvision's references/detection/transforms.py (ScaleJitter,
+// FixedSizeCrop, RandomShortestSize). antialias defaults to true: the references resize PIL
+// images, whose bilinear downscale is antialiased.
+export const scaleJitterStep = z
+  .object({
+    name: z.literal('scaleJitter'),
+    targetSize: size.describe('[h, w] the image is fitted inside (keeping its aspect) before the scale'),
+    scaleRange: positiveRange.default([0.1, 2.0]).describe('scale drawn uniformly from [low, high] (default [0.1, 2.0], large-scale jitter)'),
+    antialias: z.boolean().default(true).describe('antialiased downscale (default true, as PIL)'),
+  })
+  .strict();
+
+export const fixedSizeCropStep = z
+  .object({
+    name: z.literal('fixedSizeCrop'),
+    size: size.describe('[h, w] output: a random crop where larger, padding right/bottom where smaller'),
+    fill: fill.default(0).describe('image pad value (0..255, one or per channel); masks pad with the ignore index, instances with 0'),
+  })
+  .strict();
+
+export const randomShortestSizeStep = z
+  .object({
+    name: z.literal('randomShortestSize'),
+    minSize: z
+      .union([posInt, z.array(posInt).min(1)])
+      .transform((v) => (typeof v === 'number' ? [v] : v))
+      .describe('short side, or a list drawn from'),
+    maxSize: posInt.describe('the long side stays at most this'),
+    antialias: z.boolean().default(true).describe('antialiased downscale (default true, as PIL)'),
+  })
+  .strict();
+
 export const normalizeStep = z
   .object({
     name: z.literal('normalize'),
@@ -151,19 +184,40 @@ export const stepSchema = z.discriminatedUnion('name', [
   photometricDistortionStep,
   zoomOutStep,
   iouCropStep,
+  scaleJitterStep,
+  fixedSizeCropStep,
+  randomShortestSizeStep,
   normalizeStep,
 ]);
 
-export const transformConfigSchema = z.array(stepSchema);
+/**
+ * A transform list: steps, and presets (`{ preset: 'lsj', size: 512 }`, presets.ts) that expand
+ * in place into their steps. Errors name the item's index in the list as written.
+ */
+export const transformConfigSchema = z.array(z.custom<StepConfig | PresetConfig>()).transform((items, ctx) => {
+  const steps: Step[] = [];
+  items.forEach((item, i) => {
+    const preset = isPresetItem(item);
+    const r = preset ? presetSchema.safeParse(item) : stepSchema.safeParse(item);
+    if (!r.success) {
+      for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [i, ...issue.path] });
+      return;
+    }
+    if (preset) steps.push(...expandPreset(item).map((s) => stepSchema.parse(s)));
+    else steps.push(r.data as Step);
+  });
+  return steps;
+});
 
 /** One step as written in JSON (defaults optional). */
 export type StepConfig = z.input<typeof stepSchema>;
 /** One step after validation, defaults filled in. */
 export type Step = z.output<typeof stepSchema>;
 export type StepName = Step['name'];
-export type TransformConfig = StepConfig[];
+/** A transform list as written: steps and preset names. */
+export type TransformConfig = (StepConfig | PresetConfig)[];
 
-/** Validate a pipeline config; errors name the step index and field. */
+/** Validate a pipeline config (presets expanded); errors name the item index and field. */
 export function parseTransformConfig(config: unknown, source = 'transform config'): Step[] {
   const r = transformConfigSchema.safeParse(config);
   if (!r.success) throw new Error(`${source} is invalid:\n${z.prettifyError(r.error)}`);

@@ -59,8 +59,9 @@ function countNonzero(mask: Uint8Array): number {
 
 const boxArea = (b: Box): number => Math.max(0, b[2] - b[0]) * Math.max(0, b[3] - b[1]);
 
-/** Finish a moved instance: drop it when its box or mask became empty, refresh area. */
+/** Finish a moved instance: drop it when its box became degenerate or its mask empty, refresh area. */
 function settle(inst: Instance, box: Box, mask: Uint8Array | undefined, areaScale: number): Instance | null {
+  if (box[2] - box[0] <= 0 || box[3] - box[1] <= 0) return null;
   if (mask) {
     const area = countNonzero(mask);
     if (area === 0) return null;
@@ -68,7 +69,6 @@ function settle(inst: Instance, box: Box, mask: Uint8Array | undefined, areaScal
     if (inst.area !== undefined) out.area = area;
     return out;
   }
-  if (box[2] - box[0] <= 0 || box[3] - box[1] <= 0) return null;
   const out: Instance = { ...inst, box };
   if (inst.area !== undefined) out.area = inst.area * areaScale;
   return out;

@@ -19,4 +19,6 @@ export { adjustBrightness, adjustContrast, adjustSaturation, adjustHue, adjustHs
 export { normalizeImage, normalizeInto, normalizeTables, unitTables, IMAGENET_MEAN, IMAGENET_STD, type FloatImage, type NormalizeParams } from './normalize.js';
 export { resampleImage, resampleImageInto, resamplePlane, resamplePlaneInto, type Window } from './resample.js';
 export { rotateImage, rotatePlane, expandedSize, flipInterleaved, rot90Interleaved } from './rotate.js';
+export { expandPreset, presetSchema, PRESET_NAMES, DETECTION_MEAN, MULTISCALE_SIZES, type PresetConfig, type PresetName } from './presets.js';
+export { scaleJitter, fixedSizeCrop, randomShortestSize } from './detection.js';
 export { makeOp, type Op, type OpContext } from './ops.js';

@@ -4,6 +4,7 @@ import type { MaskBuffer, Sample } from '../types.js';
 import { adjustBrightness, adjustContrast, adjustHsv, adjustHue, adjustSaturation, affineLevels, gaussianBlur } from './color.js';
 import type { Step } from './config.js';
 import { cropSample, flipSample, resizeSample, rotateSample, windowSample, windowSampleInto, type BatchSink, type Box, type Fill } from './geometry.js';
+import { fixedSizeCrop, randomShortestSize, scaleJitter } from './detection.js';
 import { resamplePlane } from './resample.js';
 import { roundHalfEven } from './rotate.js';
 import type { Rng } from './rng.js';
@@ -252,6 +253,12 @@ export function makeOp(step: Step, ctx: OpContext): Op {
       const fill: Fill = { image: 0, mask: ctx.ignoreIndex };
       return (s, rng) => iouCrop(step, s, rng, fill);
     }
+    case 'scaleJitter':
+      return (s, rng) => scaleJitter(step, s, rng);
+    case 'fixedSizeCrop':
+      return (s, rng) => fixedSizeCrop(step, s, rng, ctx.ignoreIndex);
+    case 'randomShortestSize':
+      return (s, rng) => randomShortestSize(step, s, rng);
     case 'normalize':
       throw new Error('normalize is applied by Compose when the sample is written out, not as an op');
   }

@@ -56,6 +56,8 @@ const TRAIN_ORDER = ['layer4', 'layer3', 'layer2', 'layer1', 'conv1'];
 export interface ResnetFpnExtractorOptions extends BackboneWithFpnOptions {
   /** Which of layer1..layer4 feed the FPN; default [1, 2, 3, 4], named '0', '1', ... in order. */
   returnedLayers?: number[];
+  /** Channels of every FPN level; default 256 (torchvision's fixed choice). */
+  outChannels?: number;
 }
 
 /**
@@ -66,6 +68,7 @@ export interface ResnetFpnExtractorOptions extends BackboneWithFpnOptions {
  */
 export function resnetFpnExtractor(backbone: ResNet, trainableLayers: number, opts: ResnetFpnExtractorOptions = {}): BackboneWithFPN {
   checkTrainableLayers(trainableLayers);
+  if (opts.outChannels !== undefined && !(Number.isInteger(opts.outChannels) && opts.outChannels > 0)) throw new Error(`outChannels must be a positive whole number (256 in torchvision), got ${opts.outChannels}`);
   const returned = checkReturnedLayers(opts.returnedLayers);
   const train = TRAIN_ORDER.slice(0, trainableLayers);
   if (trainableLayers === 5) train.push('bn1');
@@ -74,7 +77,7 @@ export function resnetFpnExtractor(backbone: ResNet, trainableLayers: number, op
 
   const returnLayers = Object.fromEntries(returned.map((k, i) => [`layer${k}`, String(i)]));
   const inChannels = returned.map((k) => backbone.stageChannels[k - 1]);
-  return new BackboneWithFPN(backbone, returnLayers, inChannels, 256, opts);
+  return new BackboneWithFPN(backbone, returnLayers, inChannels, opts.outChannels ?? 256, opts);
 }
 
 export interface ResnetFpnBackboneOptions extends ResnetFpnExtractorOptions {

@@ -57,12 +57,8 @@ const LEVELS = ['0', '1', '2', '3'];
 export class MaskRCNN extends GeneralizedRCNN {
   /** `backbone`: feature levels '0'..'3' (and 'pool') of `outChannels` channels, e.g. BackboneWithFPN. */
   constructor(backbone: DetectionBackbone, opts: MaskRCNNOptions = {}) {
+    checkClasses(opts);
     const { numClasses } = opts;
-    if (numClasses !== undefined && opts.boxPredictor !== undefined) throw new Error('MaskRCNN: give numClasses or boxPredictor, not both');
-    if (numClasses !== undefined && opts.maskPredictor !== undefined) throw new Error('MaskRCNN: give numClasses or maskPredictor, not both');
-    if (numClasses === undefined && (opts.boxPredictor === undefined || opts.maskPredictor === undefined)) {
-      throw new Error('MaskRCNN: numClasses is required (the classes with the background) unless boxPredictor and maskPredictor are given');
-    }
     const c = backbone.outChannels;
     const anchors = opts.rpnAnchorGenerator ?? new AnchorGenerator();
     const rpn = new RegionProposalNetwork(anchors, opts.rpnHead ?? new RPNHead(c, anchors.numAnchorsPerLocation()[0]), {
@@ -106,6 +102,16 @@ export class MaskRCNN extends GeneralizedRCNN {
   }
 }
 
+// torchvision's checks: numClasses builds the predictors, so it cannot come with one
+function checkClasses(opts: MaskRCNNOptions): void {
+  const { numClasses } = opts;
+  if (numClasses !== undefined && opts.boxPredictor !== undefined) throw new Error('MaskRCNN: give numClasses or boxPredictor, not both');
+  if (numClasses !== undefined && opts.maskPredictor !== undefined) throw new Error('MaskRCNN: give numClasses or maskPredictor, not both');
+  if (numClasses === undefined && (opts.boxPredictor === undefined || opts.maskPredictor === undefined)) {
+    throw new Error('MaskRCNN: numClasses is required (the classes with the background) unless boxPredictor and maskPredictor are given');
+  }
+}
+
 /** The builders' options: MaskRCNN's, and whether weights will be loaded. */
 export interface MaskRcnnBuilderOptions extends MaskRCNNOptions {
   /**
@@ -124,6 +130,7 @@ const batchNorm2d: NormFactory = (ch) => new BatchNorm2d(ch);
 /** torchvision's maskrcnn_resnet50_fpn: 91 COCO classes by default. */
 export function maskrcnnResnet50Fpn(opts: MaskRcnnBuilderOptions = {}): MaskRCNN {
   const { pretrained = true, trainableBackboneLayers, numClasses, ...rest } = opts;
+  checkClasses({ ...opts, numClasses: numClasses ?? defaultClasses(opts) }); // before building, so nothing is left to free
   const backbone = maskrcnnResnet50FpnBackbone({ pretrained, trainableLayers: trainableBackboneLayers });
   return buildOrFree(backbone, { numClasses: numClasses ?? defaultClasses(opts), ...rest });
 }
@@ -131,6 +138,7 @@ export function maskrcnnResnet50Fpn(opts: MaskRcnnBuilderOptions = {}): MaskRCNN
 /** torchvision's maskrcnn_resnet50_fpn_v2 (Li et al. 2021's improved recipe). */
 export function maskrcnnResnet50FpnV2(opts: MaskRcnnBuilderOptions = {}): MaskRCNN {
   const { pretrained = false, trainableBackboneLayers, numClasses, ...rest } = opts;
+  checkClasses({ ...opts, numClasses: numClasses ?? defaultClasses(opts) });
   const backbone = maskrcnnResnet50FpnV2Backbone({ pretrained, trainableLayers: trainableBackboneLayers });
   const c = backbone.outChannels;
   const anchors = rest.rpnAnchorGenerator ?? new AnchorGenerator();
@@ -144,7 +152,8 @@ export function maskrcnnResnet50FpnV2(opts: MaskRcnnBuilderOptions = {}): MaskRC
   });
 }
 
-// torchvision: 91 unless predictors are given
+// 91 as torchvision's builders; left out when both predictors are given (where torchvision's
+// builders refuse, as its MaskRCNN class does not)
 const defaultClasses = (opts: MaskRCNNOptions): number | undefined =>
   opts.boxPredictor !== undefined && opts.maskPredictor !== undefined ? undefined : 91;
 

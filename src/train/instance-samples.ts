@@ -1,0 +1,70 @@
+// Sample predictions of an instance run: the first validation images as rows of
+// image | ground truth | detections (masks, boxes, class and score drawn over the image, the
+// detections scoring at least 0.5), written to one PNG, as samples.png of a semantic run.
+import { deviceOf, type Module } from '../nn/index.js';
+import { inferenceMode, tidy } from '../torch/index.js';
+import { DataLoader } from '../data/loader.js';
+import type { SegDataset } from '../data/dataset.js';
+import type { StepConfig } from '../data/transforms/index.js';
+import type { ImageBuffer, Instance } from '../data/types.js';
+import type { Palette } from '../data/overlay.js';
+import { writeImage } from '../io/image.js';
+import { makeGrid } from '../data/preview.js';
+import { drawDetections, readDetection, type DetectionArrays } from '../predict/instances/index.js';
+import { detectBatch } from './instance.js';
+
+export interface InstanceSampleOptions {
+  count: number;
+  transform: StepConfig[];
+  classNames?: readonly string[];
+  palette?: Palette;
+}
+
+/** A (C, H, W) 0..1 image as 8-bit RGB. */
+function toRgb8(data: Float32Array, C: number, H: number, W: number): ImageBuffer {
+  const out = new Uint8Array(H * W * 3);
+  for (let c = 0; c < 3; c++) {
+    const src = Math.min(c, C - 1) * H * W;
+    for (let p = 0; p < H * W; p++) out[p * 3 + c] = Math.max(0, Math.min(255, Math.round(data[src + p]! * 255)));
+  }
+  return { data: out, width: W, height: H, channels: 3 };
+}
+
+/** Ground-truth instances in the arrays drawDetections takes (score 1). */
+function truthArrays(instances: readonly Instance[], H: number, W: number): DetectionArrays {
+  return {
+    boxes: Float32Array.from(instances.flatMap((i) => i.box)),
+    labels: Int32Array.from(instances.map((i) => i.label)),
+    scores: new Float32Array(instances.length).fill(1),
+    masks: instances.map((i) => i.mask ?? new Uint8Array(H * W)),
+    height: H,
+    width: W,
+  };
+}
+
+/** Writes `file` with up to `count` rows; returns how many rows it drew. */
+export async function writeInstanceSamples(file: string, model: Module, dataset: SegDataset, opts: InstanceSampleOptions): Promise<number> {
+  const n = Math.min(opts.count, dataset.length);
+  if (n === 0) return 0;
+  const subset = dataset.subset(Array.from({ length: n }, (_, i) => i));
+  const loader = new DataLoader(subset, { batchSize: 1, transform: opts.transform, imageList: true });
+  const draw = { classNames: opts.classNames, palette: opts.palette, lineWidth: 1, fontSize: 9 };
+  const cells: ImageBuffer[] = [];
+  const wasTraining = model.training;
+  const place = { device: deviceOf(model), channelsLast: false };
+  model.eval();
+  try {
+    for await (const batch of loader) {
+      const { image: data, shape } = batch.list![0]!;
+      const [C, H, W] = shape;
+      const found = inferenceMode(() => tidy(() => readDetection(detectBatch(model, batch, place)[0]!, { scoreThreshold: 0.5 })));
+      const image = toRgb8(data, C, H, W);
+      cells.push(image, await drawDetections(image, truthArrays(batch.instances?.[0] ?? [], H, W), { ...draw, text: false }), await drawDetections(image, found, draw));
+    }
+  } finally {
+    model.train(wasTraining);
+    await loader.close();
+  }
+  await writeImage(file, makeGrid(cells, 3, 0)); // rows of image | truth | detections, no gaps
+  return cells.length / 3;
+}
