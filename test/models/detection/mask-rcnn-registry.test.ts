@@ -32,7 +32,7 @@ after(() => {
 });
 
 test('both builders are instance segmentation models whose backbone weights go into backbone.body', () => {
-  assert.deepEqual(listModels('instance').map((e) => e.name), ['maskrcnn_resnet50_fpn', 'maskrcnn_resnet50_fpn_v2']);
+  assert.deepEqual(listModels('instance').map((e) => e.name), ['maskrcnn_resnet50_fpn', 'maskrcnn_resnet50_fpn_v2', 'maskrcnn_resnet_fpn']);
   assert.equal(modelEntry('maskrcnn_resnet50_fpn').backbone, 'backbone.body');
   assert.equal(modelEntry('maskrcnn_resnet50_fpn_v2').backboneName, 'resnet50');
 });
@@ -74,4 +74,25 @@ test('a COCO weight name not in the cache says which file to put where', () => {
   process.env.TORCH_HOME = join(root, 'empty');
   assert.throws(() => create('maskrcnn_resnet50_fpn', { weights: 'DEFAULT' }), /maskrcnn_resnet50_fpn weights COCO_V1 are not in the cache \(.*maskrcnn_resnet50_fpn_coco-bf2d0c1e\.pth\)/);
   assert.throws(() => create('maskrcnn_resnet50_fpn_v2', { weights: 'COCO_V1' }), /maskrcnn_resnet50_fpn_v2_coco-73cbd019\.pth/);
+});
+
+test('maskrcnn_resnet_fpn: torchvision\'s parts and names on a chosen ResNet with the widths given; bad options refused before building', () => {
+  const model = create('maskrcnn_resnet_fpn', { numClasses: 4, backbone: 'resnet34', fpnChannels: 32, boxHeadSize: 48, maskHeadChannels: 24, maskHeadLayers: 2, anchorSizes: [8, 16, 32, 64, 128] }) as MaskRCNN;
+  try {
+    const sd = model.stateDict();
+    assert.deepEqual(sd.get('backbone.fpn.inner_blocks.3.0.weight')!.shape, [32, 512, 1, 1], 'FPN of 32 channels on layer4 (512 in ResNet-34)');
+    assert.ok(sd.has('backbone.body.layer3.5.conv1.weight'), 'ResNet-34 has six blocks in layer3');
+    assert.deepEqual(sd.get('roi_heads.box_head.fc6.weight')!.shape, [48, 32 * 7 * 7]);
+    assert.deepEqual(sd.get('roi_heads.box_predictor.cls_score.weight')!.shape, [4, 48]);
+    assert.deepEqual(sd.get('roi_heads.mask_head.1.0.weight')!.shape, [24, 24, 3, 3]);
+    assert.ok(!sd.has('roi_heads.mask_head.2.0.weight'), 'two mask-head convs');
+    assert.deepEqual(sd.get('roi_heads.mask_predictor.mask_fcn_logits.weight')!.shape, [4, 24, 1, 1]);
+    assert.deepEqual(model.rpn.anchorGenerator.sizes, [[8], [16], [32], [64], [128]]);
+    assert.ok(model.namedParameters().every(([, p]) => p.requiresGrad), 'without pretrained weights every layer trains');
+  } finally {
+    model.dispose();
+  }
+  assert.throws(() => create('maskrcnn_resnet_fpn', { numClasses: 4, backbone: 'resnet19' }), /backbone must be one of resnet18, resnet34, resnet50, resnet101, resnet152, got 'resnet19'/);
+  assert.throws(() => create('maskrcnn_resnet_fpn', { numClasses: 4, anchorSizes: [16, 32] }), /anchorSizes takes 5 positive sizes, one per FPN level/);
+  assert.throws(() => create('maskrcnn_resnet_fpn', { numClasses: 4, fpnChannels: 0 }), /fpnChannels must be a positive whole number/);
 });
