@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "segkit",
-      "sources": ["native/runtime.cc", "native/ops.cc", "native/tensor.cc", "native/allocator.cc"],
+      "sources": ["native/runtime.cc", "native/ops.cc", "native/tensor.cc", "native/allocator.cc", "native/detection.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!@(node scripts/find-libtorch.mjs --field include)"

@@ -239,4 +239,40 @@ const epoch: Workload = {
   ],
 };
 
-export const workloads: Workload[] = [unet('train'), unet('infer'), deeplab('infer'), deeplab('train'), loader, metrics, epoch, ortBackend('unet'), ortBackend('deeplabv3')];
+// Workloads 8 and 9: Mask R-CNN R50-FPN v1 on 800x800 images. Both sides run the same seeded
+// random weights (the peer writes them once) on the same seeded inputs (make_inputs in the peer,
+// makeInputs in segkit's runner), box score threshold 0 in eval mode (see the peer's docstring).
+const MASKRCNN_WEIGHTS = '.cache/bench/maskrcnn-random.pth';
+const exportMaskRcnnWeights: Prepare = {
+  label: `write the seeded random Mask R-CNN weights to ${MASKRCNN_WEIGHTS}`,
+  needed: (o) => stale(o.root, MASKRCNN_WEIGHTS, ['bench/peers/torch_maskrcnn.py']),
+  command: () => python('bench/peers/torch_maskrcnn.py', ['--export-weights', MASKRCNN_WEIGHTS]),
+};
+
+function maskrcnn(mode: 'train' | 'infer'): Workload {
+  const shape = ['--mode', mode, '--batch', mode === 'train' ? '2' : '1', '--size', '800'];
+  const peer = (layout: 'default' | 'cl') => (o: BenchOptions) => python('bench/peers/torch_maskrcnn.py', [...shape, '--layout', layout, ...common(o)]);
+  return {
+    name: `maskrcnn-${mode}`,
+    description:
+      mode === 'train'
+        ? 'Mask R-CNN R50-FPN v1 (91 classes), batch 2, 3x800x800 with 3-10 boxes and masks each: losses, backward, SGD momentum'
+        : 'Mask R-CNN R50-FPN v1 (91 classes), batch 1, 3x800x800, eval mode, box score threshold 0 (100 detections with masks)',
+    runners: [
+      {
+        name: 'segkit',
+        kind: 'segkit',
+        requires: ['dist/bench/segkit/maskrcnn.js'],
+        prepare: [exportMaskRcnnWeights],
+        command: (o) => node('dist/bench/segkit/maskrcnn.js', [...shape, '--weights', MASKRCNN_WEIGHTS, ...common(o)]),
+      },
+      { name: 'torch', kind: 'peer', command: peer('default') },
+      { name: 'torch-cl', kind: 'peer', command: peer('cl') },
+    ],
+  };
+}
+
+export const workloads: Workload[] = [
+  unet('train'), unet('infer'), deeplab('infer'), deeplab('train'), loader, metrics, epoch, ortBackend('unet'), ortBackend('deeplabv3'),
+  maskrcnn('infer'), maskrcnn('train'),
+];

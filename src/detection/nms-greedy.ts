@@ -1,7 +1,8 @@
 // The greedy pass of NMS over boxes already sorted by score: walk them in order, keep a box unless
-// a kept one overlaps it with IoU > threshold. Two ways, chosen by device in nms.ts:
+// a kept one overlaps it with IoU > threshold. CPU float32/float64 boxes go to the native kernel
+// (native/detection.cc) instead; what is left comes here, two ways, chosen by device in nms.ts:
 //
-// - keepByScan (CPU): the boxes are read into JavaScript and compared pair by pair exactly as
+// - keepByScan (CPU, other dtypes computed as float32): the boxes are read into JavaScript and compared pair by pair exactly as
 //   torchvision's CPU kernel does, skipping suppressed boxes. Float32 boxes are computed with each
 //   step rounded by Math.fround, which is float32 arithmetic exactly, so the IoU values and hence
 //   the kept sets are the kernel's bit for bit. About 10x faster than the matrix for 1000 boxes

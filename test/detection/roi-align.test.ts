@@ -1,6 +1,7 @@
 // roiAlign against torchvision 0.14 (gen_detection.py): outputs and the gradient w.r.t. the input
 // (for an upstream gradient (i mod 7) − 3) within 1e-5, with adaptive and fixed sampling, aligned
-// or not, several scales, and boxes partly or wholly outside the map, zero-area and inverted.
+// or not, several scales, and boxes partly or wholly outside the map, zero-area and inverted; the
+// forward without a gradient (native/detection.cc's kernel) on NCHW and channels-last input too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkLeaksEachTest } from '../leak.js';
@@ -23,6 +24,11 @@ for (const c of cases.filter((c) => c.kind === 'roiAlign')) {
       y.backward(upstream);
       assertNear(x.grad!, `${c.name}/grad`);
       x.grad!.dispose();
+      // no gradient wanted: the native forward kernel, on the map as it lies and channels-last
+      const opts = { spatialScale: c.spatialScale, samplingRatio: c.samplingRatio, aligned: c.aligned };
+      const plain = x.detach();
+      assertNear(roiAlign(plain, rois, c.outputSize!, opts), `${c.name}/output`);
+      assertNear(roiAlign(plain.contiguous('channels_last'), rois, c.outputSize!, opts), `${c.name}/output`);
     });
   });
 }
