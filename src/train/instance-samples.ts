@@ -11,7 +11,7 @@ import type { Palette } from '../data/overlay.js';
 import { writeImage } from '../io/image.js';
 import { makeGrid } from '../data/preview.js';
 import { drawDetections, readDetection, type DetectionArrays } from '../predict/instances/index.js';
-import { detectBatch } from './instance.js';
+import { detectBatch } from '../predict/instances/batch.js';
 
 export interface InstanceSampleOptions {
   count: number;

@@ -7,28 +7,18 @@
 import type { Tensor } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
 import { detectionInputs } from '../data/detection-inputs.js';
-import type { Batch, Instance } from '../data/types.js';
+import type { Batch } from '../data/types.js';
 import type { Detection, DetectionLosses, DetectionTarget } from '../models/detection/types.js';
-import { encodeMask, evaluateCoco, toCocoResults, COCO_STAT_NAMES, type CocoAnnotation, type CocoGroundTruth, type CocoResult, type IouType } from '../metrics/coco/index.js';
+import { evaluateCoco, toCocoResults, COCO_STAT_NAMES, type CocoGroundTruth, type CocoResult, type IouType } from '../metrics/coco/index.js';
 import { readDetection } from '../predict/instances/detections.js';
+import { annotationsOf, detectBatch, imageSizes, type Detector } from '../predict/instances/batch.js';
 import type { Evaluator } from './defaults.js';
 import type { Placement, TrainTask } from './task.js';
-
-type Detector = Module & { forward(images: Tensor[], targets?: DetectionTarget[]): Detection[] | DetectionLosses };
 
 function onDevice(images: Tensor[], targets: DetectionTarget[], device: string): { images: Tensor[]; targets: DetectionTarget[] } {
   if (device === 'cpu') return { images, targets };
   const to = (t: Tensor) => t.to({ device });
   return { images: images.map(to), targets: targets.map((t) => ({ boxes: to(t.boxes), labels: to(t.labels), ...(t.masks ? { masks: to(t.masks) } : {}) })) };
-}
-
-/** Detections of a batch's images (eval mode), boxes, labels, scores and pasted masks on the CPU. */
-export function detectBatch(model: Module, batch: Batch, place: Placement): Detection[] {
-  const { images } = detectionInputs(batch, { masks: false });
-  const dets = (model as Detector).call(place.device === 'cpu' ? images : images.map((t) => t.to({ device: place.device }))) as Detection[];
-  if (place.device === 'cpu') return dets;
-  const cpu = (t: Tensor) => t.to({ device: 'cpu' });
-  return dets.map((d) => ({ boxes: cpu(d.boxes), labels: cpu(d.labels), scores: cpu(d.scores), ...(d.masks ? { masks: cpu(d.masks) } : {}) }));
 }
 
 /** Training and validation of a detector that returns its own losses (Mask R-CNN). */
@@ -48,35 +38,6 @@ export function instanceTask(): TrainTask {
       evaluator.update(detectBatch(model, batch, place), batch);
     },
   };
-}
-
-/** (C, H, W) of each image of a batch. */
-function imageSizes(batch: Batch): [number, number][] {
-  if (batch.list) return batch.list.map((b) => [b.shape[1], b.shape[2]]);
-  const [N, , H, W] = batch.shape;
-  return Array.from({ length: N }, () => [H, W]);
-}
-
-/** COCO ground truth of one image's instances (category id = label). */
-export function annotationsOf(instances: readonly Instance[], imageId: number, H: number, W: number, firstId: number): CocoAnnotation[] {
-  return instances.map((inst, k) => {
-    const [x1, y1, x2, y2] = inst.box;
-    let area = (x2 - x1) * (y2 - y1);
-    if (inst.mask) {
-      area = 0;
-      for (let i = 0; i < inst.mask.length; i++) area += inst.mask[i] ? 1 : 0;
-    }
-    return {
-      id: firstId + k,
-      image_id: imageId,
-      category_id: inst.label,
-      bbox: [x1, y1, x2 - x1, y2 - y1],
-      // the area at the size validated (augmentations resize), which decides small/medium/large
-      area,
-      iscrowd: inst.iscrowd ? 1 : 0,
-      ...(inst.mask ? { segmentation: encodeMask(inst.mask, H, W) } : {}),
-    };
-  });
 }
 
 /**

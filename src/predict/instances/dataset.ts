@@ -13,7 +13,7 @@ import { COCO_META_KEY, type CocoMeta } from '../../data/sources/coco.js';
 import type { Batch, BatchImage, ImageBuffer, Instance } from '../../data/types.js';
 import { makeGrid, encodePng } from '../../data/preview.js';
 import { evaluateCoco, readCocoGroundTruth, type CocoEvalResult, type CocoGroundTruth, type IouType } from '../../metrics/coco/index.js';
-import { annotationsOf, detectBatch } from '../../train/instance.js';
+import { annotationsOf, detectBatch } from './batch.js';
 import { readDetection, selectByScore, type DetectionArrays } from './detections.js';
 import { drawDetections, type DrawOptions } from './draw.js';
 import { cocoDetectionsOf, encodeDetections, type EncodedDetections } from './files.js';
@@ -75,7 +75,7 @@ export async function evaluateInstances(model: Module, dataset: SegDataset, clas
   try {
     for await (const batch of loader) {
       // tidy: the batch's input tensors go, the detections (returned) stay
-      const dets = await runAsync(() => inferenceMode(() => tidy(() => detectBatch(model, batch, { device, channelsLast: false }))));
+      const dets = await runAsync(() => inferenceMode(() => tidy(() => detectBatch(model, batch, { device }))));
       const [, H, W] = batch.list![0]!.shape;
       const imageId = decoded.images.length + 1;
       let detections: DetectionArrays;
