@@ -12,22 +12,13 @@ import { writeImage } from '../io/image.js';
 import { makeGrid } from '../data/preview.js';
 import { drawDetections, readDetection, type DetectionArrays } from '../predict/instances/index.js';
 import { detectBatch } from '../predict/instances/batch.js';
+import { toDisplay } from './samples.js';
 
 export interface InstanceSampleOptions {
   count: number;
   transform: StepConfig[];
   classNames?: readonly string[];
   palette?: Palette;
-}
-
-/** A (C, H, W) 0..1 image as 8-bit RGB. */
-function toRgb8(data: Float32Array, C: number, H: number, W: number): ImageBuffer {
-  const out = new Uint8Array(H * W * 3);
-  for (let c = 0; c < 3; c++) {
-    const src = Math.min(c, C - 1) * H * W;
-    for (let p = 0; p < H * W; p++) out[p * 3 + c] = Math.max(0, Math.min(255, Math.round(data[src + p]! * 255)));
-  }
-  return { data: out, width: W, height: H, channels: 3 };
 }
 
 /** Ground-truth instances in the arrays drawDetections takes (score 1). */
@@ -58,7 +49,7 @@ export async function writeInstanceSamples(file: string, model: Module, dataset:
       const { image: data, shape } = batch.list![0]!;
       const [C, H, W] = shape;
       const found = inferenceMode(() => tidy(() => readDetection(detectBatch(model, batch, place)[0]!, { scoreThreshold: 0.5 })));
-      const image = toRgb8(data, C, H, W);
+      const image = toDisplay(data, C, H, W, undefined);
       cells.push(image, await drawDetections(image, truthArrays(batch.instances?.[0] ?? [], H, W), { ...draw, text: false }), await drawDetections(image, found, draw));
     }
   } finally {

@@ -21,8 +21,8 @@ export interface SampleOptions {
   channelsLast: boolean;
 }
 
-/** (C, H, W) floats back to 8-bit RGB (H, W, 3): x * std + mean, times 255. */
-function toDisplay(data: Float32Array, C: number, H: number, W: number, norm: { mean: readonly number[]; std: readonly number[] } | undefined): ImageBuffer {
+/** (C, H, W) floats back to 8-bit RGB (H, W, 3): x * std + mean (none: x as it is), times 255. */
+export function toDisplay(data: Float32Array, C: number, H: number, W: number, norm: { mean: readonly number[]; std: readonly number[] } | undefined): ImageBuffer {
   const out = new Uint8Array(H * W * 3);
   for (let c = 0; c < 3; c++) {
     const src = Math.min(c, C - 1);
