@@ -70,7 +70,7 @@ export function configReference(): string {
     '',
     '#### Transform presets (`{ preset: lsj }` as an item of a transforms list)',
     '',
-    'torchvision detection references\' training presets; each expands in place: `hflip` = horizontalFlip; `lsj` = scaleJitter (0.1-2.0) + fixedSizeCrop (fill mean) + horizontalFlip; `multiscale` = randomShortestSize (480..800 step 32, max 1333) + horizontalFlip; `ssd` = photometricDistortion + zoomOut (fill mean) + iouCrop + horizontalFlip; `ssdlite` = iouCrop + horizontalFlip.',
+    'torchvision detection references\' training presets; each expands in place: `hflip` = horizontalFlip; `lsj` = scaleJitter (0.1-2.0) + fixedSizeCrop (fill mean) + horizontalFlip; `multiscale` = randomShortestSize (480..800 step 32, max 1333) + horizontalFlip; `ssd` = randomPhotometricDistort + zoomOut (fill mean) + iouCrop + horizontalFlip; `ssdlite` = iouCrop + horizontalFlip.',
     '',
     table(presetSchema),
     '',

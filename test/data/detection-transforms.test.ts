@@ -7,6 +7,8 @@ import type { Instance, Sample } from '../../src/data/types.js';
 import { Compose, Rng, boxFromMask, fixedSizeCrop, parseTransformConfig, randomShortestSize, scaleJitter, MULTISCALE_SIZES } from '../../src/data/transforms/index.js';
 import { parseTrainConfig } from '../../src/train/config.js';
 import { checkLeaksEachTest } from '../leak.js';
+import { makeOp } from '../../src/data/transforms/ops.js';
+import { adjustBrightness, adjustContrast, adjustSaturation, adjustHue, permuteChannels } from '../../src/data/transforms/color.js';
 
 checkLeaksEachTest();
 
@@ -92,7 +94,7 @@ test('presets expand to the detection references steps (DetectionPresetTrain)', 
   assert.deepEqual(names({ preset: 'hflip' }), ['horizontalFlip']);
   assert.deepEqual(names({ preset: 'lsj' }), ['scaleJitter', 'fixedSizeCrop', 'horizontalFlip']);
   assert.deepEqual(names({ preset: 'multiscale' }), ['randomShortestSize', 'horizontalFlip']);
-  assert.deepEqual(names({ preset: 'ssd' }), ['photometricDistortion', 'zoomOut', 'iouCrop', 'horizontalFlip']);
+  assert.deepEqual(names({ preset: 'ssd' }), ['randomPhotometricDistort', 'zoomOut', 'iouCrop', 'horizontalFlip']);
   assert.deepEqual(names({ preset: 'ssdlite' }), ['iouCrop', 'horizontalFlip']);
 
   const lsj = parseTransformConfig([{ preset: 'lsj', size: 512 }, { name: 'normalize' }]);
@@ -130,4 +132,28 @@ test('a preset runs through Compose and a train config: lsj gives size x size wi
   }
   const cfg = parseTrainConfig({ data: { path: 'data/shapes', transforms: [{ preset: 'hflip', hflipProb: 1 }, { name: 'normalize' }] } });
   assert.deepEqual(cfg.data.transforms!.map((s) => s.name), ['horizontalFlip', 'normalize']);
+});
+
+test('randomPhotometricDistort: the references\' order of draws and ops (contrast before or after saturation and hue), each op with probability p, then a channel order', () => {
+  const [step] = parseTransformConfig([{ name: 'randomPhotometricDistort' }]);
+  assert.deepEqual(step, { name: 'randomPhotometricDistort', brightness: [0.875, 1.125], contrast: [0.5, 1.5], saturation: [0.5, 1.5], hue: [-0.05, 0.05], p: 0.5 }, 'torchvision\'s defaults');
+  const op = makeOp(step!, { ignoreIndex: 255 });
+  /** Seven scripted uniforms, then factors at the top of each range and the channel order [2, 0, 1]. */
+  const scripted = (r: number[]) => {
+    const queue = [...r];
+    return { random: () => queue.shift() ?? assert.fail('more draws than the reference makes'), uniform: (_lo: number, hi: number) => hi, permutation: () => Int32Array.from([2, 0, 1]) } as unknown as Rng;
+  };
+  const s = sample(6, 5, [[1, 1, 4, 4]]);
+  const img = s.image;
+  // brightness, contrast after (r1 >= 0.5) and applied (r5 < p), saturation, no hue, channels permuted
+  const after = op(s, scripted([0.1, 0.7, 0.1, 0.2, 0.9, 0.3, 0.4]));
+  const want = permuteChannels(adjustContrast(adjustSaturation(adjustBrightness(img, 1.125), 1.5), 1.5), [2, 0, 1]);
+  assert.deepEqual(after.image.data, want.data);
+  assert.deepEqual(after.instances, s.instances, 'objects stay');
+  // contrast before (r1 < 0.5, r2 < p), hue, no permutation: contrast is not applied twice
+  const before = op(s, scripted([0.9, 0.2, 0.1, 0.9, 0.1, 0.1, 0.9]));
+  assert.deepEqual(before.image.data, adjustHue(adjustContrast(img, 1.5), 0.05).data);
+  // nothing drawn below p: the sample as it was
+  assert.equal(op(s, scripted([0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9])), s);
+  assert.deepEqual(Array.from(permuteChannels(img, [2, 0, 1]).data.subarray(0, 3)), [7, 0, 0], 'pixel (0, 0) = (0, 0, 7) reordered as channels 2, 0, 1');
 });

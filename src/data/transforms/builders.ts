@@ -28,6 +28,7 @@ export const T = {
   gaussianBlur: builder('gaussianBlur'),
   colorJitter: builder('colorJitter'),
   photometricDistortion: builder('photometricDistortion'),
+  randomPhotometricDistort: builder('randomPhotometricDistort'),
   zoomOut: builder('zoomOut'),
   iouCrop: builder('iouCrop'),
   scaleJitter: builder('scaleJitter'),

@@ -282,3 +282,13 @@ export function gaussianBlur(img: ImageBuffer, kernelSize: [number, number], sig
   }
   return withData(img, new Uint8Array(out.buffer));
 }
+
+/** The image with its channels in the order `order` (channel c of the result is channel order[c]). */
+export function permuteChannels(img: ImageBuffer, order: ArrayLike<number>): ImageBuffer {
+  const C = img.channels;
+  if (order.length !== C) throw new Error(`permuteChannels: ${order.length} channel indices for an image of ${C} channels`);
+  const src = img.data;
+  const out = new Uint8Array(src.length);
+  for (let p = 0; p < src.length; p += C) for (let c = 0; c < C; c++) out[p + c] = src[p + order[c]!]!;
+  return withData(img, out);
+}

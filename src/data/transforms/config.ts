@@ -108,6 +108,20 @@ export const photometricDistortionStep = z
   })
   .strict();
 
+// torchvision detection references' RandomPhotometricDistort (the ssd preset's colour step):
+// each of brightness, contrast (before or after the next two), saturation and hue with probability
+// p, as ColorJitter factors drawn from their ranges, then a random channel order with probability p.
+export const randomPhotometricDistortStep = z
+  .object({
+    name: z.literal('randomPhotometricDistort'),
+    brightness: positiveRange.default([0.875, 1.125]),
+    contrast: positiveRange.default([0.5, 1.5]),
+    saturation: positiveRange.default([0.5, 1.5]),
+    hue: range.refine(([lo, hi]) => lo >= -0.5 && hi <= 0.5, { message: 'hue range must lie in [-0.5, 0.5]' }).default([-0.05, 0.05]),
+    p: prob.default(0.5),
+  })
+  .strict();
+
 export const zoomOutStep = z
   .object({
     name: z.literal('zoomOut'),
@@ -182,6 +196,7 @@ export const stepSchema = z.discriminatedUnion('name', [
   gaussianBlurStep,
   colorJitterStep,
   photometricDistortionStep,
+  randomPhotometricDistortStep,
   zoomOutStep,
   iouCropStep,
   scaleJitterStep,

@@ -1,7 +1,7 @@
 // Each configured step becomes an `Op`: a function of (sample, rng). Random choices come only
 // from the rng handed in, drawn in a fixed order, so one seed gives one result.
 import type { MaskBuffer, Sample } from '../types.js';
-import { adjustBrightness, adjustContrast, adjustHsv, adjustHue, adjustSaturation, affineLevels, gaussianBlur } from './color.js';
+import { adjustBrightness, adjustContrast, adjustHsv, adjustHue, adjustSaturation, affineLevels, gaussianBlur, permuteChannels } from './color.js';
 import type { Step } from './config.js';
 import { cropSample, flipSample, resizeSample, rotateSample, windowSample, windowSampleInto, type BatchSink, type Box, type Fill } from './geometry.js';
 import { fixedSizeCrop, randomShortestSize, scaleJitter } from './detection.js';
@@ -217,6 +217,21 @@ export function makeOp(step: Step, ctx: OpContext): Op {
         return img === s.image ? s : { ...s, image: img };
       };
     }
+    case 'randomPhotometricDistort':
+      // the draws of the reference: seven uniforms first, then each ColorJitter's factor
+      return (s, rng) => {
+        const r = Array.from({ length: 7 }, () => rng.random());
+        const draw = ([lo, hi]: readonly [number, number]) => rng.uniform(lo, hi);
+        let img = s.image;
+        if (r[0]! < step.p) img = adjustBrightness(img, draw(step.brightness));
+        const contrastBefore = r[1]! < 0.5;
+        if (contrastBefore && r[2]! < step.p) img = adjustContrast(img, draw(step.contrast));
+        if (r[3]! < step.p) img = adjustSaturation(img, draw(step.saturation));
+        if (r[4]! < step.p) img = adjustHue(img, draw(step.hue));
+        if (!contrastBefore && r[5]! < step.p) img = adjustContrast(img, draw(step.contrast));
+        if (r[6]! < step.p) img = permuteChannels(img, rng.permutation(img.channels));
+        return img === s.image ? s : { ...s, image: img };
+      };
     case 'photometricDistortion':
       // MMSeg PhotometricDistortion: brightness, contrast (first or last), saturation, hue,
       // each applied with probability 1/2.

@@ -49,7 +49,7 @@ export function expandPreset(config: PresetConfig): StepConfig[] {
     case 'multiscale':
       return [{ name: 'randomShortestSize', minSize: p.minSize ?? MULTISCALE_SIZES, maxSize: p.maxSize ?? 1333 }, flip];
     case 'ssd':
-      return [{ name: 'photometricDistortion' }, { name: 'zoomOut', fill: p.mean }, { name: 'iouCrop' }, flip];
+      return [{ name: 'randomPhotometricDistort' }, { name: 'zoomOut', fill: p.mean }, { name: 'iouCrop' }, flip];
     case 'ssdlite':
       return [{ name: 'iouCrop' }, flip];
   }
