@@ -86,3 +86,14 @@ export function overlayMask(image: ImageBuffer, mask: MaskBuffer, palette: Palet
   }
   return { data: out, width: image.width, height: image.height, channels: 3 };
 }
+
+/** (C, H, W) floats back to 8-bit RGB (H, W, 3): x * std + mean (none: x as it is), times 255. */
+export function toDisplay(data: Float32Array, C: number, H: number, W: number, norm: { mean: readonly number[]; std: readonly number[] } | undefined): ImageBuffer {
+  const out = new Uint8Array(H * W * 3);
+  for (let c = 0; c < 3; c++) {
+    const src = Math.min(c, C - 1);
+    const [m, s] = norm ? [norm.mean[src]!, norm.std[src]!] : [0, 1];
+    for (let p = 0; p < H * W; p++) out[p * 3 + c] = Math.max(0, Math.min(255, Math.round((data[src * H * W + p]! * s + m) * 255)));
+  }
+  return { data: out, width: W, height: H, channels: 3 };
+}

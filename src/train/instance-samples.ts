@@ -6,31 +6,18 @@ import { inferenceMode, tidy } from '../torch/index.js';
 import { DataLoader } from '../data/loader.js';
 import type { SegDataset } from '../data/dataset.js';
 import type { StepConfig } from '../data/transforms/index.js';
-import type { ImageBuffer, Instance } from '../data/types.js';
-import type { Palette } from '../data/overlay.js';
+import type { ImageBuffer } from '../data/types.js';
+import { toDisplay, type Palette } from '../data/overlay.js';
 import { writeImage } from '../io/image.js';
 import { makeGrid } from '../data/preview.js';
-import { drawDetections, readDetection, type DetectionArrays } from '../predict/instances/index.js';
-import { detectBatch } from '../predict/instances/batch.js';
-import { toDisplay } from './samples.js';
+import { drawDetections, readDetection } from '../predict/instances/index.js';
+import { detectBatch, truthArrays } from '../predict/instances/batch.js';
 
 export interface InstanceSampleOptions {
   count: number;
   transform: StepConfig[];
   classNames?: readonly string[];
   palette?: Palette;
-}
-
-/** Ground-truth instances in the arrays drawDetections takes (score 1). */
-function truthArrays(instances: readonly Instance[], H: number, W: number): DetectionArrays {
-  return {
-    boxes: Float32Array.from(instances.flatMap((i) => i.box)),
-    labels: Int32Array.from(instances.map((i) => i.label)),
-    scores: new Float32Array(instances.length).fill(1),
-    masks: instances.map((i) => i.mask ?? new Uint8Array(H * W)),
-    height: H,
-    width: W,
-  };
 }
 
 /** Writes `file` with up to `count` rows; returns how many rows it drew. */

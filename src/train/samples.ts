@@ -7,7 +7,7 @@ import { inferenceMode, tidy, tensor } from '../torch/index.js';
 import type { SegmentationOutput } from '../models/segmentation.js';
 import { DataLoader } from '../data/loader.js';
 import type { SegDataset } from '../data/dataset.js';
-import { overlayMask, type Palette } from '../data/overlay.js';
+import { overlayMask, toDisplay, type Palette } from '../data/overlay.js';
 import { vocPalette } from '../data/labelmap.js';
 import type { StepConfig } from '../data/transforms/index.js';
 import type { ImageBuffer } from '../data/types.js';
@@ -19,17 +19,6 @@ export interface SampleOptions {
   transform: StepConfig[];
   ignoreIndex: number;
   channelsLast: boolean;
-}
-
-/** (C, H, W) floats back to 8-bit RGB (H, W, 3): x * std + mean (none: x as it is), times 255. */
-export function toDisplay(data: Float32Array, C: number, H: number, W: number, norm: { mean: readonly number[]; std: readonly number[] } | undefined): ImageBuffer {
-  const out = new Uint8Array(H * W * 3);
-  for (let c = 0; c < 3; c++) {
-    const src = Math.min(c, C - 1);
-    const [m, s] = norm ? [norm.mean[src]!, norm.std[src]!] : [0, 1];
-    for (let p = 0; p < H * W; p++) out[p * 3 + c] = Math.max(0, Math.min(255, Math.round((data[src * H * W + p]! * s + m) * 255)));
-  }
-  return { data: out, width: W, height: H, channels: 3 };
 }
 
 /** Writes `file` with up to `count` rows; returns how many rows it drew. */

@@ -7,6 +7,7 @@ import { detectionInputs } from '../../data/detection-inputs.js';
 import type { Batch, Instance } from '../../data/types.js';
 import type { Detection, DetectionLosses, DetectionTarget } from '../../models/detection/types.js';
 import { encodeMask, type CocoAnnotation } from '../../metrics/coco/index.js';
+import type { DetectionArrays } from './detections.js';
 
 /** A torchvision-style detector: losses in training mode (with targets), detections in eval mode. */
 export type Detector = Module & { forward(images: Tensor[], targets?: DetectionTarget[]): Detection[] | DetectionLosses };
@@ -47,4 +48,15 @@ export function annotationsOf(instances: readonly Instance[], imageId: number, H
       ...(inst.mask ? { segmentation: encodeMask(inst.mask, H, W) } : {}),
     };
   });
+}
+
+/** The ground-truth instances as detections to draw (score 1). */
+export function truthArrays(instances: readonly Instance[], H: number, W: number): DetectionArrays {
+  const withMasks = instances.length > 0 && instances.every((inst) => inst.mask);
+  return {
+    boxes: Float32Array.from(instances.flatMap((inst) => inst.box)),
+    labels: Int32Array.from(instances.map((inst) => inst.label)),
+    scores: new Float32Array(instances.length).fill(1),
+    ...(withMasks ? { masks: instances.map((inst) => inst.mask!), height: H, width: W } : {}),
+  };
 }

@@ -10,10 +10,11 @@ import type { Module } from '../../nn/index.js';
 import { DataLoader } from '../../data/loader.js';
 import type { SegDataset } from '../../data/dataset.js';
 import { COCO_META_KEY, type CocoMeta } from '../../data/sources/coco.js';
-import type { Batch, BatchImage, ImageBuffer, Instance } from '../../data/types.js';
+import type { Batch } from '../../data/types.js';
 import { makeGrid, encodePng } from '../../data/preview.js';
+import { toDisplay } from '../../data/overlay.js';
 import { evaluateCoco, readCocoGroundTruth, type CocoEvalResult, type CocoGroundTruth, type IouType } from '../../metrics/coco/index.js';
-import { annotationsOf, detectBatch } from './batch.js';
+import { annotationsOf, detectBatch, truthArrays } from './batch.js';
 import { readDetection, selectByScore, type DetectionArrays } from './detections.js';
 import { drawDetections, type DrawOptions } from './draw.js';
 import { cocoDetectionsOf, encodeDetections, type EncodedDetections } from './files.js';
@@ -88,7 +89,8 @@ export async function evaluateInstances(model: Module, dataset: SegDataset, clas
       images.push(encodeDetections(imageId, detections));
       if (panels.length < (opts.panels ?? 0)) {
         const draw = { ...opts.draw, classNames };
-        const image = toImage(batch.list![0]!);
+        const { image: data, shape: [C] } = batch.list![0]!;
+        const image = toDisplay(data, C, H, W, undefined);
         const tiles = [image, await drawDetections(image, selectByScore(detections, opts.scoreThreshold ?? 0.5), draw), await drawDetections(image, truthArrays(batch.instances?.[0] ?? [], H, W), draw)];
         panels.push({ caption: `${batch.refs[0]!.id}: image | detections | truth`, png: await encodePng(makeGrid(tiles, 3)) });
       }
@@ -206,24 +208,3 @@ export function classAp(r: CocoEvalResult, k: number): { AP: number; AP50: numbe
   return { AP: mean(), AP50: mean(0.5) };
 }
 
-/** A loader's (3, H, W) 0..1 image as 8-bit RGB. */
-function toImage(b: BatchImage): ImageBuffer {
-  const [C, H, W] = b.shape;
-  const data = new Uint8Array(H * W * 3);
-  for (let c = 0; c < 3; c++) {
-    const plane = b.image.subarray(Math.min(c, C - 1) * H * W, (Math.min(c, C - 1) + 1) * H * W);
-    for (let i = 0; i < H * W; i++) data[3 * i + c] = Math.round(plane[i]! * 255);
-  }
-  return { data, width: W, height: H, channels: 3 };
-}
-
-/** The ground-truth instances as detections to draw (score 1). */
-function truthArrays(instances: readonly Instance[], H: number, W: number): DetectionArrays {
-  const withMasks = instances.length > 0 && instances.every((inst) => inst.mask);
-  return {
-    boxes: Float32Array.from(instances.flatMap((inst) => inst.box)),
-    labels: Int32Array.from(instances.map((inst) => inst.label)),
-    scores: new Float32Array(instances.length).fill(1),
-    ...(withMasks ? { masks: instances.map((inst) => inst.mask!), height: H, width: W } : {}),
-  };
-}
