@@ -12,7 +12,7 @@
 // best-so-far); libtorch's RNG is reseeded from (seed, step) before each step (rng.ts).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Module } from '../nn/index.js';
+import { deviceOf, type Module } from '../nn/index.js';
 import { keep, noGrad, runAsync, type Tensor } from '../torch/index.js';
 import { clipGradNorm_, GradScaler, ReduceLROnPlateau, type GradScalerState, type Optimizer } from '../optim/index.js';
 import type { DataLoader } from '../data/loader.js';
@@ -32,7 +32,7 @@ import { JsonlLog, trainProgress, type TrainProgress } from './logging.js';
 import { ModelEma } from './ema.js';
 import { EventWriter } from '../io/tensorboard.js';
 import { rngState, seedStep } from './rng.js';
-import { totalSteps, trainDevice, type RunScheduler } from './setup.js';
+import { totalSteps, type RunScheduler } from './setup.js';
 import { forwardBackward } from './step.js';
 import { semanticTask, type TrainTask } from './task.js';
 
@@ -154,7 +154,7 @@ export class Trainer {
     this.print = parts.print ?? ((line) => console.log(line));
     if (!parts.task && !parts.loss) throw new Error('Trainer: give a loss (semantic training) or a task');
     this.task = parts.task ?? semanticTask(parts.loss!);
-    this.device = trainDevice(this.cfg);
+    this.device = deviceOf(parts.model); // where buildModel put it (the config's `device`)
     const onCuda = this.device.startsWith('cuda');
     if (onCuda && this.cfg.train.processes > 1) throw new Error(`train.processes: data-parallel training runs on CPU only so far; with device ${this.device} set train.processes: 1`);
     // on CUDA 'auto' is float16 without measuring: GPUs with tensor cores run it faster
